@@ -1,0 +1,263 @@
+//! `_cat` APIs: aligned text tables (`v` for headers, `h` to pick columns, `s` to sort)
+//! or JSON rows with `format=json`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+
+use super::replicas_of;
+use crate::AppState;
+use crate::api::extract::{Params, PathParams};
+use crate::api::response::Reply;
+use crate::error::{Error, Result};
+use crate::index::ResolveOptions;
+
+const CAT_PARAMS: &[&str] = &["v", "h", "s", "help", "bytes", "local", "master_timeout", "expand_wildcards", "health", "pri", "time", "include_unloaded_segments"];
+
+struct Column {
+    name: &'static str,
+    numeric: bool,
+}
+
+/// Formats a byte count as ES's `ByteSizeValue` does ("249b", "4.5kb", "1mb").
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["kb", "mb", "gb", "tb", "pb"];
+    if bytes < 1024 {
+        return format!("{bytes}b");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "b";
+    for candidate in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = candidate;
+    }
+    let rounded = (value * 10.0).round() / 10.0;
+    if rounded.fract() == 0.0 {
+        format!("{}{unit}", rounded as u64)
+    } else {
+        format!("{rounded:.1}{unit}")
+    }
+}
+
+fn render(columns: &[Column], rows: Vec<Vec<String>>, params: &Params) -> Result<Reply> {
+    let selected: Vec<usize> = match params.list("h") {
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                columns
+                    .iter()
+                    .position(|column| column.name == name)
+                    .ok_or_else(|| Error::illegal_argument(format!("header [{name}] does not exist")))
+            })
+            .collect::<Result<_>>()?,
+        None => (0..columns.len()).collect(),
+    };
+    let mut rows = rows;
+    if let Some(sorts) = params.list("s") {
+        for sort in sorts.iter().rev() {
+            let (name, descending) = match sort.split_once(':') {
+                Some((name, order)) => (name, order == "desc"),
+                None => (sort.as_str(), false),
+            };
+            let Some(at) = columns.iter().position(|column| column.name == name) else {
+                return Err(Error::illegal_argument(format!("Unable to sort by unknown sort key `{name}`")));
+            };
+            let numeric = columns[at].numeric;
+            rows.sort_by(|left, right| {
+                let ordering = if numeric {
+                    let parse = |text: &str| text.parse::<f64>().unwrap_or(f64::NEG_INFINITY);
+                    parse(&left[at]).total_cmp(&parse(&right[at]))
+                } else {
+                    left[at].cmp(&right[at])
+                };
+                if descending { ordering.reverse() } else { ordering }
+            });
+        }
+    }
+    if params.get("format") == Some("json") {
+        let json_rows: Vec<Value> = rows
+            .iter()
+            .map(|row| {
+                let object: Map<String, Value> = selected
+                    .iter()
+                    .map(|&at| (columns[at].name.to_string(), Value::from(row[at].clone())))
+                    .collect();
+                Value::Object(object)
+            })
+            .collect();
+        return Ok(Reply::ok(Value::Array(json_rows)));
+    }
+    let with_header = params.bool("v", false)?;
+    let mut table: Vec<Vec<String>> = Vec::new();
+    if with_header {
+        table.push(selected.iter().map(|&at| columns[at].name.to_string()).collect());
+    }
+    for row in &rows {
+        table.push(selected.iter().map(|&at| row[at].clone()).collect());
+    }
+    let widths: Vec<usize> = (0..selected.len())
+        .map(|position| table.iter().map(|row| row[position].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for (row_index, row) in table.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(position, cell)| {
+                let right = columns[selected[position]].numeric && !(with_header && row_index == 0);
+                if right {
+                    format!("{cell:>width$}", width = widths[position])
+                } else {
+                    format!("{cell:<width$}", width = widths[position])
+                }
+            })
+            .collect();
+        text.push_str(cells.join(" ").trim_end());
+        text.push('\n');
+    }
+    Ok(Reply::text(StatusCode::OK, text))
+}
+
+pub async fn indices(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
+    params.check_allowed(CAT_PARAMS)?;
+    let expression = match path.get("index") {
+        "" => "_all",
+        other => other,
+    };
+    let handles = state.registry().resolve(expression, ResolveOptions::default())?;
+    let columns = [
+        Column { name: "health", numeric: false },
+        Column { name: "status", numeric: false },
+        Column { name: "index", numeric: false },
+        Column { name: "uuid", numeric: false },
+        Column { name: "pri", numeric: true },
+        Column { name: "rep", numeric: true },
+        Column { name: "docs.count", numeric: true },
+        Column { name: "docs.deleted", numeric: true },
+        Column { name: "store.size", numeric: true },
+        Column { name: "pri.store.size", numeric: true },
+        Column { name: "dataset.size", numeric: true },
+    ];
+    let raw_bytes = params.get("bytes") == Some("b");
+    let rows = super::blocking(move || {
+        Ok(handles
+            .iter()
+            .map(|handle| {
+                let searcher = handle.searcher();
+                let deleted: u64 = searcher.segment_readers().iter().map(|segment| u64::from(segment.num_deleted_docs())).sum();
+                let replicas = replicas_of(handle);
+                let size = handle.store_size_bytes();
+                let size_text = if raw_bytes { size.to_string() } else { human_bytes(size) };
+                vec![
+                    if replicas > 0 { "yellow" } else { "green" }.to_string(),
+                    "open".to_string(),
+                    handle.name(),
+                    handle.uuid.clone(),
+                    "1".to_string(),
+                    replicas.to_string(),
+                    searcher.num_docs().to_string(),
+                    deleted.to_string(),
+                    size_text.clone(),
+                    size_text.clone(),
+                    size_text,
+                ]
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    render(&columns, rows, &params)
+}
+
+pub async fn health(State(state): State<AppState>, params: Params) -> Result<Reply> {
+    params.check_allowed(CAT_PARAMS)?;
+    let handles = state.registry().all();
+    let primaries = handles.len() as u64;
+    let unassigned: u64 = handles.iter().map(|handle| replicas_of(handle)).sum();
+    let now = chrono::Utc::now();
+    let columns = [
+        Column { name: "epoch", numeric: true },
+        Column { name: "timestamp", numeric: false },
+        Column { name: "cluster", numeric: false },
+        Column { name: "status", numeric: false },
+        Column { name: "node.total", numeric: true },
+        Column { name: "node.data", numeric: true },
+        Column { name: "shards", numeric: true },
+        Column { name: "pri", numeric: true },
+        Column { name: "relo", numeric: true },
+        Column { name: "init", numeric: true },
+        Column { name: "unassign", numeric: true },
+    ];
+    let row = vec![
+        now.timestamp().to_string(),
+        now.format("%H:%M:%S").to_string(),
+        state.cluster().cluster_name.clone(),
+        if unassigned > 0 { "yellow" } else { "green" }.to_string(),
+        "1".into(),
+        "1".into(),
+        primaries.to_string(),
+        primaries.to_string(),
+        "0".into(),
+        "0".into(),
+        unassigned.to_string(),
+    ];
+    render(&columns, vec![row], &params)
+}
+
+pub async fn count(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
+    params.check_allowed(CAT_PARAMS)?;
+    let expression = match path.get("index") {
+        "" => "_all",
+        other => other,
+    };
+    let handles = state.registry().resolve(expression, ResolveOptions::default())?;
+    let total: u64 = handles.iter().map(|handle| handle.searcher().num_docs()).sum();
+    let now = chrono::Utc::now();
+    let columns = [
+        Column { name: "epoch", numeric: true },
+        Column { name: "timestamp", numeric: false },
+        Column { name: "count", numeric: true },
+    ];
+    render(&columns, vec![vec![now.timestamp().to_string(), now.format("%H:%M:%S").to_string(), total.to_string()]], &params)
+}
+
+pub async fn aliases(State(state): State<AppState>, params: Params) -> Result<Reply> {
+    params.check_allowed(CAT_PARAMS)?;
+    let columns = [
+        Column { name: "alias", numeric: false },
+        Column { name: "index", numeric: false },
+        Column { name: "filter", numeric: false },
+        Column { name: "routing.index", numeric: false },
+        Column { name: "routing.search", numeric: false },
+        Column { name: "is_write_index", numeric: false },
+    ];
+    let mut rows = Vec::new();
+    for handle in state.registry().all() {
+        let index_state = handle.state();
+        for (alias, definition) in &index_state.aliases {
+            rows.push(vec![
+                alias.clone(),
+                index_state.name.clone(),
+                if definition.filter.is_some() { "*" } else { "-" }.to_string(),
+                definition.index_routing.clone().unwrap_or_else(|| "-".into()),
+                definition.search_routing.clone().unwrap_or_else(|| "-".into()),
+                definition.is_write_index.map(|flag| flag.to_string()).unwrap_or_else(|| "-".into()),
+            ]);
+        }
+    }
+    render(&columns, rows, &params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn formats_bytes_like_es() {
+        assert_eq!(human_bytes(249), "249b");
+        assert_eq!(human_bytes(4608), "4.5kb");
+        assert_eq!(human_bytes(1024 * 1024), "1mb");
+    }
+}

@@ -1,0 +1,130 @@
+//! `GET /`, cluster health, node info, and the endpoints consoles poll for autocomplete.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::replicas_of;
+use crate::AppState;
+use crate::api::extract::{Params, PathParams};
+use crate::api::response::Reply;
+use crate::cluster::NODE_ID;
+use crate::error::{Error, Result};
+use crate::index::ResolveOptions;
+
+pub async fn info(State(state): State<AppState>, params: Params) -> Result<Reply> {
+    params.check_allowed(&[])?;
+    Ok(Reply::ok(state.cluster().info()))
+}
+
+pub async fn info_head() -> Reply {
+    Reply::empty(StatusCode::OK)
+}
+
+pub async fn health(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
+    params.check_allowed(&[
+        "level", "local", "master_timeout", "timeout", "wait_for_active_shards", "wait_for_events",
+        "wait_for_nodes", "wait_for_no_initializing_shards", "wait_for_no_relocating_shards",
+        "wait_for_status", "expand_wildcards",
+    ])?;
+    let indices = match path.get("index") {
+        "" => state.registry().all(),
+        expression => state.registry().resolve(expression, ResolveOptions::default())?,
+    };
+    let primaries = indices.len() as u64;
+    let unassigned: u64 = indices.iter().map(|handle| replicas_of(handle)).sum();
+    let status = if unassigned > 0 { "yellow" } else { "green" };
+    let wanted_green = params.get("wait_for_status") == Some("green");
+    let timed_out = wanted_green && status != "green";
+    let active_percent = if primaries + unassigned == 0 {
+        100.0
+    } else {
+        100.0 * primaries as f64 / (primaries + unassigned) as f64
+    };
+    let body = json!({
+        "cluster_name": state.cluster().cluster_name,
+        "status": status,
+        "timed_out": timed_out,
+        "number_of_nodes": 1,
+        "number_of_data_nodes": 1,
+        "active_primary_shards": primaries,
+        "active_shards": primaries,
+        "relocating_shards": 0,
+        "initializing_shards": 0,
+        "unassigned_shards": unassigned,
+        "unassigned_primary_shards": 0,
+        "delayed_unassigned_shards": 0,
+        "number_of_pending_tasks": 0,
+        "number_of_in_flight_fetch": 0,
+        "task_max_waiting_in_queue_millis": 0,
+        "active_shards_percent_as_number": active_percent
+    });
+    let status_code = if timed_out { StatusCode::REQUEST_TIMEOUT } else { StatusCode::OK };
+    Ok(Reply::json(status_code, body))
+}
+
+pub async fn nodes(State(state): State<AppState>, params: Params) -> Result<Reply> {
+    params.check_allowed(&["flat_settings", "master_timeout", "timeout"])?;
+    let mut nodes = serde_json::Map::new();
+    nodes.insert(NODE_ID.to_string(), state.cluster().node());
+    Ok(Reply::ok(json!({
+        "_nodes": {"total": 1, "successful": 1, "failed": 0},
+        "cluster_name": state.cluster().cluster_name,
+        "nodes": Value::Object(nodes)
+    })))
+}
+
+pub async fn templates(params: Params) -> Result<Reply> {
+    params.check_allowed(&["flat_settings", "local", "master_timeout"])?;
+    Ok(Reply::ok(json!({})))
+}
+
+pub async fn template_by_name(path: PathParams, params: Params) -> Result<Reply> {
+    params.check_allowed(&["flat_settings", "local", "master_timeout"])?;
+    empty_unless_wildcard(path.get("name"), json!({}), "index template")
+}
+
+pub async fn index_templates(params: Params) -> Result<Reply> {
+    params.check_allowed(&["flat_settings", "local", "master_timeout", "include_defaults"])?;
+    Ok(Reply::ok(json!({"index_templates": []})))
+}
+
+pub async fn index_template_by_name(path: PathParams, params: Params) -> Result<Reply> {
+    params.check_allowed(&["flat_settings", "local", "master_timeout", "include_defaults"])?;
+    empty_unless_wildcard(path.get("name"), json!({"index_templates": []}), "index template matching")
+}
+
+pub async fn component_templates(params: Params) -> Result<Reply> {
+    params.check_allowed(&["flat_settings", "local", "master_timeout", "include_defaults"])?;
+    Ok(Reply::ok(json!({"component_templates": []})))
+}
+
+pub async fn component_template_by_name(path: PathParams, params: Params) -> Result<Reply> {
+    params.check_allowed(&["flat_settings", "local", "master_timeout", "include_defaults"])?;
+    empty_unless_wildcard(path.get("name"), json!({"component_templates": []}), "component template matching")
+}
+
+pub async fn data_streams(params: Params) -> Result<Reply> {
+    params.check_allowed(&["expand_wildcards", "include_defaults", "master_timeout", "verbose"])?;
+    Ok(Reply::ok(json!({"data_streams": []})))
+}
+
+pub async fn data_stream_by_name(path: PathParams, params: Params) -> Result<Reply> {
+    params.check_allowed(&["expand_wildcards", "include_defaults", "master_timeout", "verbose"])?;
+    let name = path.get("name");
+    if name.contains('*') || name == "_all" {
+        return Ok(Reply::ok(json!({"data_streams": []})));
+    }
+    Err(Error::index_not_found(name))
+}
+
+/// Iris has no templates: a wildcard lists nothing, a concrete name is missing.
+fn empty_unless_wildcard(name: &str, empty: Value, what: &str) -> Result<Reply> {
+    if name.contains('*') || name == "_all" {
+        return Ok(Reply::ok(empty));
+    }
+    Err(Error::new(
+        crate::error::ErrorKind::ResourceNotFound,
+        format!("{what} [{name}] not found"),
+    ))
+}

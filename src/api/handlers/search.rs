@@ -1,0 +1,336 @@
+//! `_search`, `_count`, `_msearch`, `_explain`, `_delete_by_query`, `_update_by_query`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::State;
+use serde_json::{Map, Value, json};
+
+use super::blocking;
+use super::document::{RefreshPolicy, refresh_policy, run_writes};
+use super::indices::resolve_options;
+use crate::AppState;
+use crate::api::extract::{Body, Params, PathParams, parse_json};
+use crate::api::response::Reply;
+use crate::error::{Error, Result};
+use crate::index::search::{explanation_json, run_count, run_search};
+use crate::index::{IndexHandle, WriteOp};
+use crate::query::SearchRequest;
+use crate::query::request::{parse_source_option, parse_sort};
+
+const SEARCH_PARAMS: &[&str] = &[
+    "q", "df", "analyzer", "analyze_wildcard", "default_operator", "lenient", "from", "size", "sort",
+    "_source", "_source_includes", "_source_excludes", "track_total_hits", "track_scores", "timeout",
+    "terminate_after", "explain", "version", "seq_no_primary_term", "stored_fields", "docvalue_fields",
+    "allow_no_indices", "expand_wildcards", "ignore_unavailable", "ignore_throttled", "preference",
+    "routing", "search_type", "request_cache", "allow_partial_search_results", "batched_reduce_size",
+    "max_concurrent_shard_requests", "pre_filter_shard_size", "rest_total_hits_as_int", "typed_keys",
+    "scroll", "ccs_minimize_roundtrips", "min_score", "suggest_field", "suggest_mode", "suggest_size",
+    "suggest_text", "include_named_queries_score", "force_synthetic_source", "stats",
+];
+
+fn targets(state: &AppState, path: &PathParams, params: &Params) -> Result<Vec<Arc<IndexHandle>>> {
+    let expression = match path.get("index") {
+        "" => "_all",
+        other => other,
+    };
+    state.registry().resolve(expression, resolve_options(params)?)
+}
+
+/// Merges URL parameters into the body the way ES lets them override it.
+fn merge_params(params: &Params, body: Option<Value>) -> Result<Value> {
+    let mut body = match body {
+        Some(Value::Object(object)) => object,
+        Some(_) => return Err(Error::parsing("request body must be an object")),
+        None => Map::new(),
+    };
+    if params.contains("q") {
+        return Err(Error::illegal_argument("URI search ([q] parameter) is not supported by Iris yet"));
+    }
+    for key in ["from", "size", "terminate_after"] {
+        if let Some(number) = params.i64(key)? {
+            body.insert(key.into(), json!(number));
+        }
+    }
+    for key in ["explain", "version", "seq_no_primary_term", "track_scores"] {
+        if params.contains(key) {
+            body.insert(key.into(), json!(params.bool(key, false)?));
+        }
+    }
+    if let Some(value) = params.get("track_total_hits") {
+        let parsed = match value {
+            "true" | "" => json!(true),
+            "false" => json!(false),
+            number => json!(number.parse::<i64>().map_err(|_| Error::illegal_argument(format!("Failed to parse int parameter [track_total_hits] with value [{number}]")))?),
+        };
+        body.insert("track_total_hits".into(), parsed);
+    }
+    if let Some(sort) = params.get("sort") {
+        let specs: Vec<Value> = sort.split(',').map(|spec| Value::String(spec.to_string())).collect();
+        parse_sort(&Value::Array(specs.clone()))?;
+        body.insert("sort".into(), Value::Array(specs));
+    }
+    if let Some(source) = params.get("_source") {
+        let value = match source {
+            "true" | "" => json!(true),
+            "false" => json!(false),
+            list => json!(list.split(',').collect::<Vec<_>>()),
+        };
+        parse_source_option(&value)?;
+        body.insert("_source".into(), value);
+    }
+    if params.contains("_source_includes") || params.contains("_source_excludes") {
+        body.insert(
+            "_source".into(),
+            json!({"includes": params.list("_source_includes").unwrap_or_default(), "excludes": params.list("_source_excludes").unwrap_or_default()}),
+        );
+    }
+    if let Some(min_score) = params.get("min_score") {
+        let parsed: f64 = min_score.parse().map_err(|_| Error::illegal_argument(format!("Failed to parse float parameter [min_score] with value [{min_score}]")))?;
+        body.insert("min_score".into(), json!(parsed));
+    }
+    Ok(Value::Object(body))
+}
+
+fn max_window(handles: &[Arc<IndexHandle>]) -> usize {
+    handles
+        .iter()
+        .map(|handle| handle.state().settings.max_result_window() as usize)
+        .min()
+        .unwrap_or(10_000)
+}
+
+/// Runs one search and shapes the ES response body.
+async fn execute(handles: Vec<Arc<IndexHandle>>, body: Value, rest_total_hits_as_int: bool) -> Result<Value> {
+    let started = Instant::now();
+    let request = SearchRequest::from_body(&body, max_window(&handles))
+        .map_err(|error| wrap_for_search(error, &handles))?;
+    if request.aggregations.is_some() {
+        return Err(Error::illegal_argument("aggregations are not supported by Iris yet"));
+    }
+    let shard_count = handles.len();
+    let outcome = blocking(move || run_search(&handles, &request, chrono::Utc::now().timestamp_millis())).await?;
+    let mut hits = Map::new();
+    if let Some((value, relation)) = outcome.total {
+        hits.insert(
+            "total".into(),
+            if rest_total_hits_as_int { json!(value) } else { json!({"value": value, "relation": relation}) },
+        );
+    }
+    hits.insert("max_score".into(), outcome.max_score.map_or(Value::Null, crate::index::search::score_json));
+    hits.insert("hits".into(), Value::Array(outcome.hits));
+    Ok(json!({
+        "took": started.elapsed().as_millis() as u64,
+        "timed_out": false,
+        "_shards": {"total": shard_count, "successful": shard_count, "skipped": 0, "failed": 0},
+        "hits": Value::Object(hits)
+    }))
+}
+
+/// Query-parse failures on a good JSON body are reported as ES does: as-is for parsing
+/// errors (they happen before the shards), wrapped for shard-level failures.
+fn wrap_for_search(error: Error, handles: &[Arc<IndexHandle>]) -> Error {
+    match error.kind {
+        crate::error::ErrorKind::QueryShard => {
+            let name = handles.first().map(|handle| handle.name()).unwrap_or_default();
+            Error::search_phase(error, &name)
+        }
+        _ => error,
+    }
+}
+
+pub async fn search(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
+    params.check_allowed(SEARCH_PARAMS)?;
+    if params.contains("scroll") {
+        return Err(Error::illegal_argument("[scroll] is not supported by Iris; use [search_after]"));
+    }
+    let handles = targets(&state, &path, &params)?;
+    let body = merge_params(&params, body.json()?)?;
+    let response = execute(handles, body, params.bool("rest_total_hits_as_int", false)?).await?;
+    Ok(Reply::ok(response))
+}
+
+pub async fn count(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
+    params.check_allowed(&["q", "df", "analyzer", "analyze_wildcard", "default_operator", "lenient", "allow_no_indices", "expand_wildcards", "ignore_unavailable", "ignore_throttled", "min_score", "preference", "routing", "terminate_after"])?;
+    let handles = targets(&state, &path, &params)?;
+    let body = body.json()?.unwrap_or_else(|| json!({}));
+    if let Value::Object(object) = &body {
+        for key in object.keys() {
+            if key != "query" {
+                return Err(Error::parsing(format!("request does not support [{key}]")));
+            }
+        }
+    }
+    let body = merge_params(&params, Some(body))?;
+    let request = SearchRequest::from_body(&body, usize::MAX)?;
+    let shard_count = handles.len();
+    let total = blocking(move || run_count(&handles, &request, chrono::Utc::now().timestamp_millis())).await?;
+    Ok(Reply::ok(json!({
+        "count": total,
+        "_shards": {"total": shard_count, "successful": shard_count, "skipped": 0, "failed": 0}
+    })))
+}
+
+pub async fn msearch(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
+    params.check_allowed(&["ccs_minimize_roundtrips", "max_concurrent_searches", "max_concurrent_shard_requests", "pre_filter_shard_size", "rest_total_hits_as_int", "search_type", "typed_keys", "allow_no_indices", "expand_wildcards", "ignore_unavailable", "ignore_throttled", "routing"])?;
+    let started = Instant::now();
+    let lines: Vec<&[u8]> = body
+        .0
+        .split(|byte| *byte == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    if lines.is_empty() {
+        return Err(Error::validation(&["no requests added".to_string()]));
+    }
+    let mut responses = Vec::new();
+    for pair in lines.chunks(2) {
+        let header = parse_json(pair[0])?;
+        let Some(search_body) = pair.get(1) else {
+            return Err(Error::illegal_argument("[msearch] a search body is required after each header line"));
+        };
+        let search_body = parse_json(search_body)?;
+        let index = match header.get("index") {
+            Some(Value::String(index)) => index.clone(),
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+            _ => path.get("index").to_string(),
+        };
+        let index = if index.is_empty() { "_all".to_string() } else { index };
+        let outcome = match state.registry().resolve(&index, Default::default()) {
+            Ok(handles) => execute(handles, search_body, params.bool("rest_total_hits_as_int", false)?).await,
+            Err(error) => Err(error),
+        };
+        responses.push(match outcome {
+            Ok(mut response) => {
+                response["status"] = json!(200);
+                response
+            }
+            Err(error) => {
+                let mut envelope = error.to_envelope();
+                envelope["status"] = json!(error.status());
+                envelope
+            }
+        });
+    }
+    Ok(Reply::ok(json!({"took": started.elapsed().as_millis() as u64, "responses": responses})))
+}
+
+pub async fn explain(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
+    params.check_allowed(&["analyzer", "analyze_wildcard", "default_operator", "df", "lenient", "preference", "q", "routing", "_source", "_source_excludes", "_source_includes", "stored_fields"])?;
+    let index = path.get("index").to_string();
+    let id = path.get("id").to_string();
+    let handle = state.registry().get(&index).ok_or_else(|| Error::index_not_found(&index))?;
+    let body = body.required_json()?;
+    let request = SearchRequest::from_body(&body, usize::MAX)?;
+    let response = blocking(move || {
+        let searcher = handle.searcher();
+        let query = crate::index::search::build_query(&handle, &request, chrono::Utc::now().timestamp_millis())?;
+        let Some(address) = handle.find_address(&searcher, &id)? else {
+            return Ok(json!({"_index": handle.name(), "_id": id, "matched": false}));
+        };
+        let explanation = query.explain(&searcher, address);
+        Ok(match explanation {
+            Ok(explanation) => json!({"_index": handle.name(), "_id": id, "matched": true, "explanation": explanation_json(&explanation)}),
+            Err(_) => json!({"_index": handle.name(), "_id": id, "matched": false, "explanation": {"value": 0.0, "description": "no matching term", "details": []}}),
+        })
+    })
+    .await?;
+    Ok(Reply::ok(response))
+}
+
+/// Collects the ids matching a by-query request.
+async fn matching_ids(handle: Arc<IndexHandle>, body: Value) -> Result<Vec<(String, u64)>> {
+    let mut body = match body {
+        Value::Object(object) => object,
+        _ => Map::new(),
+    };
+    body.retain(|key, _| key == "query");
+    body.insert("size".into(), json!(0));
+    let request = SearchRequest::from_body(&Value::Object(body), usize::MAX)?;
+    blocking(move || {
+        let searcher = handle.searcher();
+        let query = crate::index::search::build_query(&handle, &request, chrono::Utc::now().timestamp_millis())?;
+        let addresses = searcher.search(query.as_ref(), &tantivy::collector::DocSetCollector)?;
+        let mut ids = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let document: tantivy::TantivyDocument = searcher.doc(address)?;
+            let id = document
+                .get_first(handle.fields().id)
+                .and_then(|value| tantivy::schema::Value::as_str(&value))
+                .unwrap_or_default()
+                .to_string();
+            ids.push((id, handle.version_of(&document).seq_no));
+        }
+        Ok(ids)
+    })
+    .await
+}
+
+async fn by_query(state: AppState, path: PathParams, params: Params, body: Body, delete: bool) -> Result<Reply> {
+    params.check_allowed(&["conflicts", "refresh", "wait_for_completion", "slices", "scroll_size", "requests_per_second", "timeout", "max_docs", "allow_no_indices", "expand_wildcards", "ignore_unavailable", "q", "df", "analyzer", "default_operator", "lenient", "routing", "pipeline", "search_type", "wait_for_active_shards", "from", "preference"])?;
+    let started = Instant::now();
+    let body = body.json()?.unwrap_or_else(|| json!({}));
+    if body.get("script").is_some() {
+        return Err(Error::illegal_argument("scripts are not supported by Iris"));
+    }
+    let proceed_on_conflict = params.get("conflicts") == Some("proceed") || body.get("conflicts").and_then(Value::as_str) == Some("proceed");
+    let refresh = if params.bool("refresh", false)? { RefreshPolicy::Immediate } else { refresh_policy(&Params::default())? };
+    let handles = targets(&state, &path, &params)?;
+    let mut total = 0u64;
+    let mut changed = 0u64;
+    let mut conflicts = 0u64;
+    let mut failures = Vec::new();
+    for handle in handles {
+        let ids = matching_ids(handle.clone(), body.clone()).await?;
+        total += ids.len() as u64;
+        let ops: Vec<WriteOp> = ids
+            .into_iter()
+            .map(|(id, seq_no)| {
+                if delete {
+                    WriteOp::Delete { id, if_seq_no: Some(seq_no), if_primary_term: Some(1) }
+                } else {
+                    WriteOp::Update { id, doc: Some(Map::new()), upsert: None, doc_as_upsert: false, detect_noop: false, if_seq_no: Some(seq_no), if_primary_term: Some(1) }
+                }
+            })
+            .collect();
+        for result in run_writes(handle.clone(), ops, refresh).await? {
+            match result {
+                Ok(_) => changed += 1,
+                Err(error) if error.kind == crate::error::ErrorKind::VersionConflict => {
+                    conflicts += 1;
+                    if !proceed_on_conflict {
+                        failures.push(json!({"index": handle.name(), "status": 409, "cause": error.to_body_object()}));
+                    }
+                }
+                Err(error) => failures.push(json!({"index": handle.name(), "status": error.status(), "cause": error.to_body_object()})),
+            }
+        }
+    }
+    let mut response = json!({
+        "took": started.elapsed().as_millis() as u64,
+        "timed_out": false,
+        "total": total,
+        "batches": u64::from(total > 0),
+        "version_conflicts": conflicts,
+        "noops": 0,
+        "retries": {"bulk": 0, "search": 0},
+        "throttled_millis": 0,
+        "requests_per_second": -1.0,
+        "throttled_until_millis": 0,
+        "failures": failures
+    });
+    if delete {
+        response["deleted"] = json!(changed);
+    } else {
+        response["updated"] = json!(changed);
+    }
+    let status = if response["failures"].as_array().is_some_and(|failures| !failures.is_empty()) { axum::http::StatusCode::CONFLICT } else { axum::http::StatusCode::OK };
+    Ok(Reply::json(status, response))
+}
+
+pub async fn delete_by_query(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
+    by_query(state, path, params, body, true).await
+}
+
+pub async fn update_by_query(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
+    by_query(state, path, params, body, false).await
+}

@@ -1,0 +1,115 @@
+//! What an index remembers besides its documents: name, settings, mapping, aliases and
+//! the text-slot assignment. Persisted as `meta.json`, replaced atomically.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::mapping::{FieldType, Mapping};
+use super::schema::TEXT_SLOTS;
+use super::settings::IndexSettings;
+use crate::error::{Error, Result};
+use crate::store::write_atomic;
+
+/// An alias as `_aliases` actions define it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AliasDef {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_routing: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_routing: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_write_index: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_hidden: Option<bool>,
+}
+
+/// The serialized form of [`IndexState`].
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredMeta {
+    name: String,
+    uuid: String,
+    creation_date_ms: i64,
+    settings: Value,
+    mappings: Value,
+    aliases: BTreeMap<String, AliasDef>,
+    text_slots: BTreeMap<String, usize>,
+}
+
+/// Mutable metadata of an open index.
+#[derive(Debug, Clone)]
+pub struct IndexState {
+    pub name: String,
+    pub uuid: String,
+    pub creation_date_ms: i64,
+    pub settings: IndexSettings,
+    pub mapping: Mapping,
+    pub aliases: BTreeMap<String, AliasDef>,
+    /// ES text field path → tantivy text slot.
+    pub text_slots: BTreeMap<String, usize>,
+}
+
+impl IndexState {
+    /// Gives every text field of the mapping a slot; errors when slots run out.
+    pub fn assign_text_slots(&mut self) -> Result<()> {
+        let text_paths: Vec<String> = self
+            .mapping
+            .fields()
+            .filter(|field| matches!(field.field_type, FieldType::Text { .. }))
+            .map(|field| field.path.clone())
+            .collect();
+        for path in text_paths {
+            if self.text_slots.contains_key(&path) {
+                continue;
+            }
+            let used: std::collections::BTreeSet<usize> = self.text_slots.values().copied().collect();
+            let Some(free) = (0..TEXT_SLOTS).find(|slot| !used.contains(slot)) else {
+                return Err(Error::illegal_argument(format!(
+                    "Limit of text fields [{TEXT_SLOTS}] in index [{}] has been exceeded while adding new field [{path}]",
+                    self.name
+                )));
+            };
+            self.text_slots.insert(path, free);
+        }
+        Ok(())
+    }
+
+    /// Writes `meta.json` atomically into `folder`.
+    pub fn save(&self, folder: &Path) -> Result<()> {
+        let stored = StoredMeta {
+            name: self.name.clone(),
+            uuid: self.uuid.clone(),
+            creation_date_ms: self.creation_date_ms,
+            settings: self.settings.to_json(),
+            mappings: self.mapping.to_json(),
+            aliases: self.aliases.clone(),
+            text_slots: self.text_slots.clone(),
+        };
+        let bytes = serde_json::to_vec_pretty(&stored)
+            .map_err(|error| Error::internal(format!("cannot encode index metadata: {error}")))?;
+        write_atomic(&folder.join("meta.json"), &bytes)?;
+        Ok(())
+    }
+
+    /// Reads `meta.json` from `folder`.
+    pub fn load(folder: &Path) -> Result<IndexState> {
+        let bytes = std::fs::read(folder.join("meta.json"))?;
+        let stored: StoredMeta = serde_json::from_slice(&bytes).map_err(|error| {
+            Error::internal(format!("corrupt index metadata in {}: {error}", folder.display()))
+        })?;
+        let settings = IndexSettings::from_stored(&stored.settings);
+        Ok(IndexState {
+            name: stored.name,
+            uuid: stored.uuid,
+            creation_date_ms: stored.creation_date_ms,
+            settings,
+            mapping: Mapping::parse(&stored.mappings)?,
+            aliases: stored.aliases,
+            text_slots: stored.text_slots,
+        })
+    }
+}

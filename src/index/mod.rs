@@ -1,0 +1,19 @@
+//! The embedded storage engine: indices on local disk, BM25 via tantivy, realtime
+//! document access and durability via a write-ahead log.
+
+pub mod bm25;
+pub mod document;
+pub mod handle;
+pub mod mapping;
+pub mod meta;
+pub mod names;
+pub mod registry;
+pub mod schema;
+pub mod settings;
+pub mod source_filter;
+pub mod tantivy_doc;
+pub mod search;
+pub mod to_tantivy;
+
+pub use handle::{IndexHandle, WriteOp, WriteOutcome, WriteResult};
+pub use registry::{IndexRegistry, ResolveOptions};

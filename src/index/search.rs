@@ -1,0 +1,379 @@
+//! Runs a [`SearchRequest`] over one or more indices: scoring with tantivy, sorting,
+//! totals, and loading `_source` for the returned page only.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument};
+
+use super::IndexHandle;
+use super::mapping::FieldType;
+use super::to_tantivy::QueryBuilder;
+use crate::error::{Error, Result};
+use crate::query::{SearchRequest, SortField, SortOrder, TrackTotalHits};
+
+/// A sort value as ES returns it in `hits.hits[].sort`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortValue {
+    I64(i64),
+    F64(f64),
+    Str(String),
+    Missing,
+}
+
+impl SortValue {
+    fn to_json(&self, order: SortOrder) -> Value {
+        match self {
+            SortValue::I64(number) => json!(number),
+            SortValue::F64(number) => json!(number),
+            SortValue::Str(text) => json!(text),
+            SortValue::Missing => match order {
+                SortOrder::Asc => json!(i64::MAX),
+                SortOrder::Desc => json!(i64::MIN),
+            },
+        }
+    }
+
+    fn compare(&self, other: &SortValue, missing_first: bool) -> Ordering {
+        match (self, other) {
+            (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
+            (SortValue::Missing, _) => if missing_first { Ordering::Less } else { Ordering::Greater },
+            (_, SortValue::Missing) => if missing_first { Ordering::Greater } else { Ordering::Less },
+            (SortValue::I64(left), SortValue::I64(right)) => left.cmp(right),
+            (SortValue::F64(left), SortValue::F64(right)) => left.total_cmp(right),
+            (SortValue::I64(left), SortValue::F64(right)) => (*left as f64).total_cmp(right),
+            (SortValue::F64(left), SortValue::I64(right)) => left.total_cmp(&(*right as f64)),
+            (SortValue::Str(left), SortValue::Str(right)) => left.cmp(right),
+            (SortValue::Str(_), _) => Ordering::Greater,
+            (_, SortValue::Str(_)) => Ordering::Less,
+        }
+    }
+}
+
+/// One hit before its source is loaded.
+#[derive(Debug, Clone)]
+struct Candidate {
+    index_position: usize,
+    address: DocAddress,
+    score: Score,
+    sort_values: Vec<SortValue>,
+}
+
+/// The outcome of a search across indices.
+#[derive(Debug)]
+pub struct SearchOutcome {
+    pub total: Option<(u64, &'static str)>,
+    pub max_score: Option<f32>,
+    pub hits: Vec<Value>,
+}
+
+enum SortColumn {
+    I64(Column<i64>),
+    F64(Column<f64>),
+    Date(Column<tantivy::DateTime>),
+    Bool(Column<bool>),
+    Str(StrColumn),
+    Absent,
+}
+
+fn open_sort_column(segment: &SegmentReader, column_name: &str, field_type: &FieldType) -> SortColumn {
+    let fast = segment.fast_fields();
+    let opened = match field_type {
+        FieldType::Integer(_) => fast.column_opt::<i64>(column_name).ok().flatten().map(SortColumn::I64),
+        FieldType::Float(_) => fast.column_opt::<f64>(column_name).ok().flatten().map(SortColumn::F64),
+        FieldType::Date { .. } => fast.column_opt::<tantivy::DateTime>(column_name).ok().flatten().map(SortColumn::Date),
+        FieldType::Boolean => fast.column_opt::<bool>(column_name).ok().flatten().map(SortColumn::Bool),
+        FieldType::Keyword { .. } => fast.str(column_name).ok().flatten().map(SortColumn::Str),
+        _ => None,
+    };
+    opened.unwrap_or(SortColumn::Absent)
+}
+
+fn read_sort_value(column: &SortColumn, doc: DocId, order: SortOrder) -> SortValue {
+    // ES sorts multi-valued fields by their min (asc) or max (desc) by default.
+    let pick_last = order == SortOrder::Desc;
+    match column {
+        SortColumn::I64(column) => pick(column.values_for_doc(doc), pick_last).map_or(SortValue::Missing, SortValue::I64),
+        SortColumn::F64(column) => pick(column.values_for_doc(doc), pick_last).map_or(SortValue::Missing, SortValue::F64),
+        SortColumn::Date(column) => pick(column.values_for_doc(doc), pick_last)
+            .map_or(SortValue::Missing, |date| SortValue::I64(date.into_timestamp_millis())),
+        SortColumn::Bool(column) => pick(column.values_for_doc(doc), pick_last).map_or(SortValue::Missing, |flag| SortValue::I64(i64::from(flag))),
+        SortColumn::Str(column) => {
+            let ords: Vec<u64> = column.term_ords(doc).collect();
+            let chosen = if pick_last { ords.last() } else { ords.first() };
+            match chosen {
+                Some(ord) => {
+                    let mut text = String::new();
+                    match column.ord_to_str(*ord, &mut text) {
+                        Ok(_) => SortValue::Str(text),
+                        Err(_) => SortValue::Missing,
+                    }
+                }
+                None => SortValue::Missing,
+            }
+        }
+        SortColumn::Absent => SortValue::Missing,
+    }
+}
+
+fn pick<T: PartialOrd>(values: impl Iterator<Item = T>, last: bool) -> Option<T> {
+    values.fold(None, |best, value| match best {
+        None => Some(value),
+        Some(current) => {
+            let better = if last { value > current } else { value < current };
+            Some(if better { value } else { current })
+        }
+    })
+}
+
+/// Builds the tantivy query of a request for one index (query AND post_filter).
+pub fn build_query(handle: &IndexHandle, request: &SearchRequest, now_millis: i64) -> Result<Box<dyn Query>> {
+    let state = handle.state();
+    let builder = QueryBuilder { state: &state, fields: handle.fields(), now_millis };
+    let main = builder.build(&request.query)?;
+    let mut query: Box<dyn Query> = main;
+    if let Some(post_filter) = &request.post_filter {
+        let filter = builder.build(post_filter)?;
+        query = Box::new(BooleanQuery::new(vec![
+            (Occur::Must, query),
+            (Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))),
+        ]));
+    }
+    // Alias filters apply as filters too; resolved by the caller into the request.
+    Ok(query)
+}
+
+fn sort_columns(handle: &IndexHandle, sort: &[SortField], segment: &SegmentReader) -> Result<Vec<Option<(SortColumn, SortOrder)>>> {
+    let state = handle.state();
+    sort.iter()
+        .map(|key| match key {
+            SortField::Field { field, order, .. } => {
+                let Some(def) = state.mapping.field(field) else {
+                    return Ok(Some((SortColumn::Absent, *order)));
+                };
+                if let FieldType::Text { .. } = def.field_type {
+                    return Err(Error::illegal_argument(format!(
+                        "Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [{field}] in order to load field data by uninverting the inverted index. Note that this can use significant memory."
+                    )));
+                }
+                let prefix = if def.indexed { "v" } else { "dv" };
+                Ok(Some((open_sort_column(segment, &format!("{prefix}.{field}"), &def.field_type), *order)))
+            }
+            _ => Ok(None),
+        })
+        .collect()
+}
+
+fn collect_all(handle: &IndexHandle, searcher: &Searcher, query: &dyn Query, request: &SearchRequest, index_position: usize) -> Result<Vec<Candidate>> {
+    let scoring = EnableScoring::enabled_from_searcher(searcher);
+    let weight = query.weight(scoring)?;
+    let mut candidates = Vec::new();
+    for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let columns = sort_columns(handle, &request.sort, segment)?;
+        let alive = segment.alive_bitset().cloned();
+        let mut failure = None;
+        weight.for_each(segment, &mut |doc, score| {
+            if alive.as_ref().is_some_and(|bits| !bits.is_alive(doc)) {
+                return;
+            }
+            if request.min_score.is_some_and(|minimum| score < minimum) {
+                return;
+            }
+            let sort_values = request
+                .sort
+                .iter()
+                .zip(columns.iter())
+                .map(|(key, column)| match (key, column) {
+                    (SortField::Score(_), _) => SortValue::F64(f64::from(score)),
+                    (SortField::Doc(_), _) => SortValue::I64(i64::from(doc) + ((segment_ord as i64) << 32)),
+                    (_, Some((column, order))) => read_sort_value(column, doc, *order),
+                    (_, None) => SortValue::Missing,
+                })
+                .collect();
+            candidates.push(Candidate { index_position, address: DocAddress::new(segment_ord as u32, doc), score, sort_values });
+        })
+        .map_err(|error| failure = Some(error))
+        .ok();
+        if let Some(error) = failure {
+            return Err(error.into());
+        }
+    }
+    Ok(candidates)
+}
+
+fn compare_candidates(sort: &[SortField], left: &Candidate, right: &Candidate) -> Ordering {
+    if sort.is_empty() {
+        return right
+            .score
+            .total_cmp(&left.score)
+            .then(left.index_position.cmp(&right.index_position))
+            .then(left.address.cmp(&right.address));
+    }
+    for (position, key) in sort.iter().enumerate() {
+        let (order, missing_first) = match key {
+            SortField::Score(order) | SortField::Doc(order) => (*order, false),
+            SortField::Field { order, missing_first, .. } => (*order, *missing_first),
+        };
+        let mut ordering = left.sort_values[position].compare(&right.sort_values[position], missing_first);
+        let both_present = left.sort_values[position] != SortValue::Missing && right.sort_values[position] != SortValue::Missing;
+        if order == SortOrder::Desc && both_present {
+            ordering = ordering.reverse();
+        }
+        if ordering != Ordering::Equal {
+            return ordering;
+        }
+    }
+    left.index_position.cmp(&right.index_position).then(left.address.cmp(&right.address))
+}
+
+fn after_search_after(sort: &[SortField], candidate: &Candidate, after: &[Value]) -> bool {
+    for (position, key) in sort.iter().enumerate() {
+        let Some(marker) = after.get(position) else {
+            return true;
+        };
+        let marker_value = match marker {
+            Value::Number(number) => number.as_i64().map(SortValue::I64).unwrap_or_else(|| SortValue::F64(number.as_f64().unwrap_or(0.0))),
+            Value::String(text) => SortValue::Str(text.clone()),
+            _ => SortValue::Missing,
+        };
+        let (order, missing_first) = match key {
+            SortField::Score(order) | SortField::Doc(order) => (*order, false),
+            SortField::Field { order, missing_first, .. } => (*order, *missing_first),
+        };
+        let mut ordering = candidate.sort_values[position].compare(&marker_value, missing_first);
+        if order == SortOrder::Desc {
+            ordering = ordering.reverse();
+        }
+        match ordering {
+            Ordering::Greater => return true,
+            Ordering::Less => return false,
+            Ordering::Equal => continue,
+        }
+    }
+    false
+}
+
+/// Runs `request` over `handles` and returns hits with their sources.
+pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_millis: i64) -> Result<SearchOutcome> {
+    let needed = request.from + request.size;
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut total = 0u64;
+    let mut searchers = Vec::with_capacity(handles.len());
+    for (index_position, handle) in handles.iter().enumerate() {
+        let searcher = handle.searcher();
+        let query = build_query(handle, request, now_millis).map_err(|error| Error::search_phase(error, &handle.name()))?;
+        let simple = request.sort.is_empty() && request.min_score.is_none() && request.search_after.is_none();
+        if simple {
+            let limit = needed.max(1);
+            let (top, count) = searcher.search(query.as_ref(), &(TopDocs::with_limit(limit).order_by_score(), Count))?;
+            total += count as u64;
+            candidates.extend(top.into_iter().map(|(score, address)| Candidate { index_position, address, score, sort_values: Vec::new() }));
+        } else {
+            let mut all = collect_all(handle, &searcher, query.as_ref(), request, index_position)?;
+            total += all.len() as u64;
+            if let Some(after) = &request.search_after {
+                all.retain(|candidate| after_search_after(&request.sort, candidate, after));
+            }
+            candidates.extend(all);
+        }
+        handle.counters.search_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        searchers.push(searcher);
+    }
+    candidates.sort_by(|left, right| compare_candidates(&request.sort, left, right));
+    let sorted_by_field = !request.sort.is_empty() && !matches!(request.sort.first(), Some(SortField::Score(_)));
+    let max_score = if sorted_by_field && !request.track_scores {
+        None
+    } else {
+        candidates.iter().map(|candidate| candidate.score).reduce(f32::max)
+    };
+    let page: Vec<Candidate> = candidates.into_iter().skip(request.from).take(request.size).collect();
+    let mut hits = Vec::with_capacity(page.len());
+    for candidate in page {
+        let handle = &handles[candidate.index_position];
+        let searcher = &searchers[candidate.index_position];
+        let document: TantivyDocument = searcher.doc(candidate.address)?;
+        let id = document
+            .get_first(handle.fields().id)
+            .and_then(|value| tantivy::schema::Value::as_str(&value))
+            .unwrap_or_default()
+            .to_string();
+        let stored = handle.version_of(&document);
+        let mut hit = json!({"_index": handle.name(), "_id": id});
+        hit["_score"] = if sorted_by_field && !request.track_scores { Value::Null } else { score_json(candidate.score) };
+        if request.version {
+            hit["_version"] = json!(stored.version);
+        }
+        if request.seq_no_primary_term {
+            hit["_seq_no"] = json!(stored.seq_no);
+            hit["_primary_term"] = json!(1);
+        }
+        if let Some(filter) = &request.source {
+            hit["_source"] = crate::api::handlers::document::filtered_source(&stored.source, filter)?;
+        }
+        if !request.sort.is_empty() {
+            let values: Vec<Value> = candidate
+                .sort_values
+                .iter()
+                .zip(&request.sort)
+                .map(|(value, key)| {
+                    let order = match key {
+                        SortField::Score(order) | SortField::Doc(order) | SortField::Field { order, .. } => *order,
+                    };
+                    value.to_json(order)
+                })
+                .collect();
+            hit["sort"] = Value::Array(values);
+        }
+        if request.explain {
+            let query = build_query(handle, request, now_millis)?;
+            let explanation = query.explain(searcher, candidate.address)?;
+            hit["_explanation"] = explanation_json(&explanation);
+        }
+        hits.push(hit);
+    }
+    let total = match request.track_total_hits {
+        TrackTotalHits::Disabled => None,
+        TrackTotalHits::Exact => Some((total, "eq")),
+        TrackTotalHits::UpTo(limit) if total > limit => Some((limit, "gte")),
+        TrackTotalHits::UpTo(_) => Some((total, "eq")),
+    };
+    Ok(SearchOutcome { total, max_score, hits })
+}
+
+/// Returns a score as ES prints it: the shortest decimal that round-trips the f32.
+pub fn score_json(score: f32) -> Value {
+    let shortest: f64 = score.to_string().parse().unwrap_or(f64::from(score));
+    json!(shortest)
+}
+
+/// Converts a tantivy explanation into ES's `{value, description, details}`.
+pub fn explanation_json(explanation: &tantivy::query::Explanation) -> Value {
+    let raw = serde_json::to_value(explanation).unwrap_or(Value::Null);
+    fn convert(value: &Value) -> Value {
+        let details: Vec<Value> = value
+            .get("details")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().map(convert).collect())
+            .unwrap_or_default();
+        json!({
+            "value": value.get("value").cloned().unwrap_or(json!(0.0)),
+            "description": value.get("description").cloned().unwrap_or(json!("")),
+            "details": details
+        })
+    }
+    convert(&raw)
+}
+
+/// Counts matches of a query over indices (`_count`).
+pub fn run_count(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_millis: i64) -> Result<u64> {
+    let mut total = 0u64;
+    for handle in handles {
+        let query = build_query(handle, request, now_millis).map_err(|error| Error::search_phase(error, &handle.name()))?;
+        total += query.count(&handle.searcher())? as u64;
+    }
+    Ok(total)
+}

@@ -1,0 +1,104 @@
+//! `iris serve`: start the server on the embedded default storage.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use iris::AppState;
+use iris::config::Config;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "iris", version, about = "Elasticsearch-compatible hybrid image search server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "IRIS_LISTEN")]
+        listen: Option<String>,
+        /// Data folder.
+        #[arg(long, env = "IRIS_DATA")]
+        data: Option<PathBuf>,
+        /// JSON configuration file (see README).
+        #[arg(long, env = "IRIS_CONFIG")]
+        config: Option<PathBuf>,
+        /// Largest accepted request body in bytes.
+        #[arg(long, env = "IRIS_MAX_CONTENT_LENGTH_BYTES")]
+        max_content_length_bytes: Option<u64>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("IRIS_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { listen, data, config, max_content_length_bytes } => {
+            let mut base = match config {
+                Some(path) => Config::from_file(&path)?,
+                None => Config::default(),
+            };
+            let env: HashMap<String, String> = std::env::vars().collect();
+            if let Some(listen) = listen {
+                base.listen = listen;
+            }
+            if let Some(data) = data {
+                base.data = data;
+            }
+            if let Some(limit) = max_content_length_bytes {
+                base.max_content_length_bytes = limit;
+            }
+            let validated = base.validate(&env)?;
+            serve(validated.config, validated.listen).await
+        }
+    }
+}
+
+async fn serve(config: Config, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let mut config = config;
+    config.listen = listener.local_addr()?.to_string();
+    let state = tokio::task::spawn_blocking(move || AppState::open(config))
+        .await?
+        .map_err(|error| anyhow::anyhow!("cannot open data folder: {error}"))?;
+    state.start_background_tasks();
+    tracing::info!(address = %listener.local_addr()?, "iris is listening");
+    let app = iris::app(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down: committing indices");
+    tokio::task::spawn_blocking(move || state.shutdown()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => tracing::error!(%error, "cannot listen for SIGTERM"),
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

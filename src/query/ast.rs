@@ -1,0 +1,186 @@
+//! The query tree Iris executes. Field names are ES paths; values are still JSON, because
+//! how a value is read depends on the field's mapping, which the engine resolves.
+
+use serde_json::Value;
+
+/// `operator` of full-text queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    Or,
+    And,
+}
+
+/// `minimum_should_match`: an absolute count or a percentage, possibly negative, or ES's
+/// conditional form (`"3<90%"`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MinimumShouldMatch {
+    Count(i64),
+    Percent(f64),
+    /// (threshold, spec): above `threshold` optional clauses, apply `spec`.
+    Conditional(Vec<(usize, MinimumShouldMatch)>),
+}
+
+impl MinimumShouldMatch {
+    /// Returns how many of `optional_clauses` must match (ES's `Queries.calculateMinShouldMatch`).
+    pub fn required(&self, optional_clauses: usize) -> usize {
+        let total = optional_clauses as i64;
+        let result = match self {
+            MinimumShouldMatch::Count(count) => {
+                if *count < 0 { total + count } else { *count }
+            }
+            MinimumShouldMatch::Percent(percent) => {
+                let calculated = (total as f64 * percent.abs() / 100.0).floor() as i64;
+                if *percent < 0.0 { total - calculated } else { calculated }
+            }
+            MinimumShouldMatch::Conditional(steps) => {
+                let mut chosen = total;
+                for (threshold, spec) in steps {
+                    if optional_clauses > *threshold {
+                        chosen = spec.required(optional_clauses) as i64;
+                    }
+                }
+                chosen
+            }
+        };
+        result.clamp(0, total) as usize
+    }
+}
+
+/// `fuzziness`: `AUTO[:low,high]` or an edit distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fuzziness {
+    Auto { low: usize, high: usize },
+    Distance(u8),
+}
+
+impl Fuzziness {
+    /// Returns the edit distance for a term of `term_chars` characters.
+    pub fn distance_for(&self, term_chars: usize) -> u8 {
+        match self {
+            Fuzziness::Distance(distance) => *distance,
+            Fuzziness::Auto { low, high } => {
+                if term_chars < *low {
+                    0
+                } else if term_chars < *high {
+                    1
+                } else {
+                    2
+                }
+            }
+        }
+    }
+}
+
+/// `multi_match` types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MultiMatchType {
+    BestFields,
+    MostFields,
+    CrossFields,
+    Phrase,
+    PhrasePrefix,
+    BoolPrefix,
+}
+
+/// A field with its `^boost`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoostedField {
+    pub field: String,
+    pub boost: f32,
+}
+
+/// Options shared by `match` and the per-field parts of `multi_match`/`query_string`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchOptions {
+    pub operator: Operator,
+    pub minimum_should_match: Option<MinimumShouldMatch>,
+    pub fuzziness: Option<Fuzziness>,
+    pub prefix_length: usize,
+    pub analyzer: Option<String>,
+    pub lenient: bool,
+    pub zero_terms_all: bool,
+}
+
+impl Default for MatchOptions {
+    fn default() -> MatchOptions {
+        MatchOptions {
+            operator: Operator::Or,
+            minimum_should_match: None,
+            fuzziness: None,
+            prefix_length: 0,
+            analyzer: None,
+            lenient: false,
+            zero_terms_all: false,
+        }
+    }
+}
+
+/// Bounds of a `range` query, as given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RangeBounds {
+    pub gt: Option<Value>,
+    pub gte: Option<Value>,
+    pub lt: Option<Value>,
+    pub lte: Option<Value>,
+    pub format: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+/// The query tree. Every node carries the ES `boost` (1.0 when absent).
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryAst {
+    MatchAll { boost: f32 },
+    MatchNone,
+    Term { field: String, value: Value, boost: f32, case_insensitive: bool },
+    Terms { field: String, values: Vec<Value>, boost: f32 },
+    Match { field: String, query: Value, options: MatchOptions, boost: f32 },
+    MatchPhrase { field: String, query: String, slop: u32, analyzer: Option<String>, boost: f32 },
+    MatchPhrasePrefix { field: String, query: String, slop: u32, max_expansions: usize, boost: f32 },
+    MultiMatch { fields: Vec<BoostedField>, query: Value, kind: MultiMatchType, tie_breaker: Option<f32>, slop: u32, options: MatchOptions, boost: f32 },
+    Range { field: String, bounds: RangeBounds, boost: f32 },
+    Exists { field: String, boost: f32 },
+    Ids { values: Vec<String>, boost: f32 },
+    Prefix { field: String, value: String, boost: f32, case_insensitive: bool },
+    Wildcard { field: String, pattern: String, boost: f32, case_insensitive: bool },
+    Regexp { field: String, pattern: String, boost: f32, case_insensitive: bool },
+    Fuzzy { field: String, value: Value, fuzziness: Fuzziness, prefix_length: usize, transpositions: bool, boost: f32 },
+    Bool {
+        must: Vec<QueryAst>,
+        should: Vec<QueryAst>,
+        filter: Vec<QueryAst>,
+        must_not: Vec<QueryAst>,
+        minimum_should_match: Option<MinimumShouldMatch>,
+        boost: f32,
+    },
+    ConstantScore { filter: Box<QueryAst>, boost: f32 },
+    DisMax { queries: Vec<QueryAst>, tie_breaker: f32, boost: f32 },
+    Boosting { positive: Box<QueryAst>, negative: Box<QueryAst>, negative_boost: f32, boost: f32 },
+    /// A named clause (`_name`): reported in `matched_queries`.
+    Named { name: String, query: Box<QueryAst> },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimum_should_match_follows_es() {
+        assert_eq!(MinimumShouldMatch::Count(2).required(3), 2);
+        assert_eq!(MinimumShouldMatch::Count(-1).required(3), 2);
+        assert_eq!(MinimumShouldMatch::Percent(75.0).required(4), 3);
+        assert_eq!(MinimumShouldMatch::Percent(-25.0).required(4), 3);
+        assert_eq!(MinimumShouldMatch::Percent(75.0).required(3), 2);
+        let conditional = MinimumShouldMatch::Conditional(vec![(2, MinimumShouldMatch::Percent(-25.0)), (9, MinimumShouldMatch::Count(-3))]);
+        assert_eq!(conditional.required(2), 2);
+        assert_eq!(conditional.required(4), 3);
+        assert_eq!(conditional.required(12), 9);
+    }
+
+    #[test]
+    fn auto_fuzziness_follows_es() {
+        let auto = Fuzziness::Auto { low: 3, high: 6 };
+        assert_eq!(auto.distance_for(2), 0);
+        assert_eq!(auto.distance_for(4), 1);
+        assert_eq!(auto.distance_for(7), 2);
+    }
+}

@@ -1,0 +1,8 @@
+//! The validated, ES-spelling-free form of a search: the query tree and the request
+//! options, resolved once from the wire types.
+
+pub mod ast;
+pub mod request;
+
+pub use ast::{Fuzziness, MinimumShouldMatch, Operator, QueryAst};
+pub use request::{SearchRequest, SortField, SortOrder, TrackTotalHits};

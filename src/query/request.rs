@@ -1,0 +1,240 @@
+//! A `_search` request resolved once: defaults applied, limits checked, the query parsed.
+
+use serde_json::{Map, Value};
+
+use super::QueryAst;
+use crate::dsl::parse_query;
+use crate::error::{Error, Result};
+use crate::index::source_filter::SourceFilter;
+
+/// `track_total_hits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackTotalHits {
+    Disabled,
+    UpTo(u64),
+    Exact,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+/// One sort key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortField {
+    Score(SortOrder),
+    Doc(SortOrder),
+    Field { field: String, order: SortOrder, missing_first: bool },
+}
+
+/// Everything a search needs, ES defaults resolved.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: QueryAst,
+    pub post_filter: Option<QueryAst>,
+    pub from: usize,
+    pub size: usize,
+    pub sort: Vec<SortField>,
+    pub track_total_hits: TrackTotalHits,
+    pub track_scores: bool,
+    pub source: Option<SourceFilter>,
+    pub min_score: Option<f32>,
+    pub explain: bool,
+    pub version: bool,
+    pub seq_no_primary_term: bool,
+    pub aggregations: Option<Value>,
+    pub search_after: Option<Vec<Value>>,
+}
+
+const BODY_KEYS: &[&str] = &[
+    "query", "from", "size", "sort", "track_total_hits", "track_scores", "_source", "min_score",
+    "explain", "version", "seq_no_primary_term", "aggs", "aggregations", "search_after", "timeout",
+    "post_filter", "stored_fields", "docvalue_fields", "fields", "highlight", "terminate_after",
+    "profile", "indices_boost", "collapse", "rescore", "suggest", "pit", "runtime_mappings",
+    "script_fields", "stats", "ext", "knn", "rank", "retriever", "slice",
+];
+
+const UNSUPPORTED_KEYS: &[&str] = &[
+    "collapse", "rescore", "suggest", "pit", "runtime_mappings", "script_fields", "slice", "knn",
+    "rank", "retriever", "indices_boost", "highlight", "fields", "docvalue_fields",
+];
+
+fn usize_value(body: &Map<String, Value>, key: &str) -> Result<Option<usize>> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => {
+            let number = value.as_i64().or_else(|| value.as_str().and_then(|text| text.parse().ok()));
+            match number {
+                Some(number) if number >= 0 => Ok(Some(number as usize)),
+                Some(number) => Err(Error::illegal_argument(format!("[{key}] parameter cannot be negative, found [{number}]"))),
+                None => Err(Error::x_content(format!("[1:1] [search] failed to parse field [{key}]"))),
+            }
+        }
+    }
+}
+
+/// Parses a `_source` request option.
+pub fn parse_source_option(value: &Value) -> Result<Option<SourceFilter>> {
+    let list = |value: Option<&Value>| -> Vec<String> {
+        match value {
+            Some(Value::String(text)) => vec![text.clone()],
+            Some(Value::Array(items)) => items.iter().filter_map(|item| item.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    match value {
+        Value::Bool(false) => Ok(None),
+        Value::Bool(true) => Ok(Some(SourceFilter::default())),
+        Value::String(_) | Value::Array(_) => Ok(Some(SourceFilter { includes: list(Some(value)), excludes: Vec::new() })),
+        Value::Object(object) => Ok(Some(SourceFilter {
+            includes: list(object.get("includes").or(object.get("include"))),
+            excludes: list(object.get("excludes").or(object.get("exclude"))),
+        })),
+        other => Err(Error::parsing(format!("[_source] unexpected value [{other}]"))),
+    }
+}
+
+fn parse_order(value: &Value) -> Result<SortOrder> {
+    match value.as_str() {
+        Some("asc") => Ok(SortOrder::Asc),
+        Some("desc") => Ok(SortOrder::Desc),
+        _ => Err(Error::illegal_argument(format!("[sort] order must be [asc] or [desc], got [{value}]"))),
+    }
+}
+
+fn sort_entry(field: &str, options: Option<&Map<String, Value>>) -> Result<SortField> {
+    let order = match options.and_then(|object| object.get("order")) {
+        Some(order) => Some(parse_order(order)?),
+        None => None,
+    };
+    Ok(match field {
+        "_score" => SortField::Score(order.unwrap_or(SortOrder::Desc)),
+        "_doc" => SortField::Doc(order.unwrap_or(SortOrder::Asc)),
+        _ => {
+            let missing_first = options
+                .and_then(|object| object.get("missing"))
+                .and_then(Value::as_str)
+                == Some("_first");
+            SortField::Field { field: field.to_string(), order: order.unwrap_or(SortOrder::Asc), missing_first }
+        }
+    })
+}
+
+/// Parses `sort` in all ES forms: "f", {"f": "desc"}, {"f": {"order": ..}}, arrays of those.
+pub fn parse_sort(value: &Value) -> Result<Vec<SortField>> {
+    let items = match value {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let mut sort = Vec::new();
+    for item in items {
+        match item {
+            Value::String(spec) => {
+                let (field, order) = match spec.split_once(':') {
+                    Some((field, order)) => (field.to_string(), Some(Value::String(order.to_string()))),
+                    None => (spec.clone(), None),
+                };
+                let options = order.map(|order| {
+                    let mut object = Map::new();
+                    object.insert("order".into(), order);
+                    object
+                });
+                sort.push(sort_entry(&field, options.as_ref())?);
+            }
+            Value::Object(object) => {
+                for (field, options) in object {
+                    match options {
+                        Value::String(_) => {
+                            let mut map = Map::new();
+                            map.insert("order".into(), options.clone());
+                            sort.push(sort_entry(&field, Some(&map))?);
+                        }
+                        Value::Object(map) => sort.push(sort_entry(&field, Some(&map))?),
+                        other => return Err(Error::parsing(format!("[sort] unexpected value [{other}] for field [{field}]"))),
+                    }
+                }
+            }
+            other => return Err(Error::parsing(format!("[sort] unexpected value [{other}]"))),
+        }
+    }
+    Ok(sort)
+}
+
+impl SearchRequest {
+    /// Builds a request from a search body (already merged with URL parameters).
+    pub fn from_body(body: &Value, max_result_window: usize) -> Result<SearchRequest> {
+        let empty = Map::new();
+        let body = match body {
+            Value::Object(object) => object,
+            Value::Null => &empty,
+            _ => return Err(Error::parsing("request body must be an object")),
+        };
+        for key in body.keys() {
+            if !BODY_KEYS.contains(&key.as_str()) {
+                return Err(Error::parsing(format!("Unknown key for a START_OBJECT in [{key}].")));
+            }
+            if UNSUPPORTED_KEYS.contains(&key.as_str()) {
+                return Err(Error::illegal_argument(format!("[{key}] is not supported by Iris yet")));
+            }
+        }
+        let query = match body.get("query") {
+            Some(query) => parse_query(query)?,
+            None => QueryAst::MatchAll { boost: 1.0 },
+        };
+        let post_filter = body.get("post_filter").map(parse_query).transpose()?;
+        let from = usize_value(body, "from")?.unwrap_or(0);
+        let size = usize_value(body, "size")?.unwrap_or(10);
+        if from + size > max_result_window {
+            return Err(Error::illegal_argument(format!(
+                "Result window is too large, from + size must be less than or equal to: [{max_result_window}] but was [{}]. See the scroll api for a more efficient way to request large data sets. This limit can be set by changing the [index.max_result_window] index level setting.",
+                from + size
+            )));
+        }
+        let track_total_hits = match body.get("track_total_hits") {
+            None => TrackTotalHits::UpTo(10_000),
+            Some(Value::Bool(true)) => TrackTotalHits::Exact,
+            Some(Value::Bool(false)) => TrackTotalHits::Disabled,
+            Some(Value::Number(number)) => match number.as_i64() {
+                Some(-1) => TrackTotalHits::Disabled,
+                Some(limit) if limit >= 0 => TrackTotalHits::UpTo(limit as u64),
+                _ => return Err(Error::illegal_argument("[track_total_hits] parameter must be positive or equals to -1")),
+            },
+            Some(other) => return Err(Error::parsing(format!("[track_total_hits] unexpected value [{other}]"))),
+        };
+        let source = match body.get("_source") {
+            Some(value) => parse_source_option(value)?,
+            None => Some(SourceFilter::default()),
+        };
+        let sort = match body.get("sort") {
+            Some(sort) => parse_sort(sort)?,
+            None => Vec::new(),
+        };
+        let search_after = match body.get("search_after") {
+            Some(Value::Array(values)) => Some(values.clone()),
+            Some(_) => return Err(Error::parsing("[search_after] must be an array")),
+            None => None,
+        };
+        if search_after.is_some() && sort.is_empty() {
+            return Err(Error::illegal_argument("[search_after] requires [sort] to be set"));
+        }
+        let flag = |key: &str| body.get(key).and_then(Value::as_bool).unwrap_or(false);
+        Ok(SearchRequest {
+            query,
+            post_filter,
+            from,
+            size,
+            sort,
+            track_total_hits,
+            track_scores: flag("track_scores"),
+            source,
+            min_score: body.get("min_score").and_then(Value::as_f64).map(|score| score as f32),
+            explain: flag("explain"),
+            version: flag("version"),
+            seq_no_primary_term: flag("seq_no_primary_term"),
+            aggregations: body.get("aggs").or(body.get("aggregations")).cloned(),
+            search_after,
+        })
+    }
+}
