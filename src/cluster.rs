@@ -29,7 +29,12 @@ pub struct ClusterInfo {
 
 impl ClusterInfo {
     /// Loads the cluster uuid from `<data>/cluster.json`, creating it on first start.
-    pub fn load_or_create(data_folder: &Path, cluster_name: &str, node_name: &str, publish_address: &str) -> Result<ClusterInfo> {
+    pub fn load_or_create(
+        data_folder: &Path,
+        cluster_name: &str,
+        node_name: &str,
+        publish_address: &str,
+    ) -> Result<ClusterInfo> {
         let path = data_folder.join("cluster.json");
         let cluster_uuid = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice::<Value>(&bytes)

@@ -52,8 +52,7 @@ impl Config {
     pub fn from_file(path: &std::path::Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| anyhow::anyhow!("cannot read config file {}: {error}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|error| anyhow::anyhow!("invalid config file {}: {error}", path.display()))
+        serde_json::from_str(&text).map_err(|error| anyhow::anyhow!("invalid config file {}: {error}", path.display()))
     }
 
     /// Applies `IRIS__KEY` environment overrides (the `env` map is passed in so tests do
@@ -80,10 +79,7 @@ impl Config {
         if self.max_content_length_bytes == 0 {
             anyhow::bail!("max_content_length_bytes must be positive");
         }
-        Ok(ValidatedConfig {
-            listen,
-            config: self,
-        })
+        Ok(ValidatedConfig { listen, config: self })
     }
 }
 

@@ -241,10 +241,7 @@ impl Error {
         let mut error = self.to_body_object();
         if let Value::Object(object) = &mut error {
             let mut with_root = Map::new();
-            with_root.insert(
-                "root_cause".into(),
-                Value::Array(vec![self.root_cause_object()]),
-            );
+            with_root.insert("root_cause".into(), Value::Array(vec![self.root_cause_object()]));
             for (key, value) in std::mem::take(object) {
                 with_root.insert(key, value);
             }
@@ -300,9 +297,6 @@ mod tests {
     #[test]
     fn validation_lists_problems_like_es() {
         let error = Error::validation(&["index is missing".into(), "id is missing".into()]);
-        assert_eq!(
-            error.reason,
-            "Validation Failed: 1: index is missing;2: id is missing;"
-        );
+        assert_eq!(error.reason, "Validation Failed: 1: index is missing;2: id is missing;");
     }
 }

@@ -39,7 +39,8 @@ impl AppState {
     pub fn open(config: Config) -> error::Result<AppState> {
         std::fs::create_dir_all(&config.data)?;
         let registry = IndexRegistry::open(&config.data)?;
-        let cluster = ClusterInfo::load_or_create(&config.data, &config.cluster_name, &config.node_name, &config.listen)?;
+        let cluster =
+            ClusterInfo::load_or_create(&config.data, &config.cluster_name, &config.node_name, &config.listen)?;
         Ok(AppState {
             inner: Arc::new(AppInner {
                 config,

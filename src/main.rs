@@ -10,7 +10,11 @@ use iris::config::Config;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "iris", version, about = "Elasticsearch-compatible hybrid image search server")]
+#[command(
+    name = "iris",
+    version,
+    about = "Elasticsearch-compatible hybrid image search server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,7 +46,12 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { listen, data, config, max_content_length_bytes } => {
+        Command::Serve {
+            listen,
+            data,
+            config,
+            max_content_length_bytes,
+        } => {
             let mut base = match config {
                 Some(path) => Config::from_file(&path)?,
                 None => Config::default(),

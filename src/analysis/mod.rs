@@ -18,26 +18,16 @@ use std::sync::Arc;
 use tantivy_tokenizer_api::{Token, TokenStream, Tokenizer};
 use unicode_segmentation::UnicodeSegmentation;
 
-use chars::{
-    ascii_fold, is_complex_context, is_word_segment, java_is_whitespace, java_lowercase, java_upper,
-};
+use chars::{ascii_fold, is_complex_context, is_word_segment, java_is_whitespace, java_lowercase, java_upper};
 
 /// Names of built-in analyzers Iris knows.
-pub const BUILTIN_ANALYZERS: &[&str] = &[
-    "standard",
-    "simple",
-    "whitespace",
-    "keyword",
-    "stop",
-    "english",
-];
+pub const BUILTIN_ANALYZERS: &[&str] = &["standard", "simple", "whitespace", "keyword", "stop", "english"];
 
 /// Lucene's English stop word set (`EnglishAnalyzer.ENGLISH_STOP_WORDS_SET`),
 /// which Elasticsearch calls `_english_`.
 pub const ENGLISH_STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
-    "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these",
-    "they", "this", "to", "was", "will", "with",
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of",
+    "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with",
 ];
 
 /// Default `max_token_length` of the standard, letter and whitespace tokenizers.
@@ -108,15 +98,12 @@ impl TokenizerSpec {
 
     fn validate(&self) -> Result<(), AnalysisError> {
         match self {
-            TokenizerSpec::Standard { max_token_length }
-            | TokenizerSpec::Whitespace { max_token_length }
+            TokenizerSpec::Standard { max_token_length } | TokenizerSpec::Whitespace { max_token_length }
                 if !(1..=MAX_TOKEN_LENGTH_LIMIT).contains(max_token_length) =>
             {
                 Err(AnalysisError::InvalidSetting {
                     setting: "max_token_length".to_owned(),
-                    reason: format!(
-                        "must be between 1 and {MAX_TOKEN_LENGTH_LIMIT}, got {max_token_length}"
-                    ),
+                    reason: format!("must be between 1 and {MAX_TOKEN_LENGTH_LIMIT}, got {max_token_length}"),
                 })
             }
             _ => Ok(()),
@@ -189,17 +176,11 @@ enum Filter {
     Lowercase,
     Uppercase,
     AsciiFolding,
-    Stop {
-        words: HashSet<String>,
-        ignore_case: bool,
-    },
+    Stop { words: HashSet<String>, ignore_case: bool },
     PorterStem,
     EnglishPossessive,
     Trim,
-    Length {
-        min: usize,
-        max: usize,
-    },
+    Length { min: usize, max: usize },
 }
 
 impl Filter {
@@ -246,9 +227,7 @@ impl Filter {
                 // Lucene strips the last two chars when they are an apostrophe
                 // (ASCII, U+2019 or fullwidth U+FF07) followed by s or S.
                 let mut rev = term.char_indices().rev();
-                if let (Some((_, 's' | 'S')), Some((i, '\'' | '\u{2019}' | '\u{FF07}'))) =
-                    (rev.next(), rev.next())
-                {
+                if let (Some((_, 's' | 'S')), Some((i, '\'' | '\u{2019}' | '\u{FF07}'))) = (rev.next(), rev.next()) {
                     term.truncate(i);
                 }
             }
@@ -280,26 +259,14 @@ impl Pipeline {
         // Tokenizers store each token's position *increment* (always 1) in
         // `position`; it becomes an absolute position below.
         match &self.tokenizer {
-            TokenizerSpec::Standard { max_token_length } => {
-                standard_tokens(text, *max_token_length, out)
-            }
+            TokenizerSpec::Standard { max_token_length } => standard_tokens(text, *max_token_length, out),
             TokenizerSpec::Letter | TokenizerSpec::Lowercase => {
                 let lowercase = self.tokenizer == TokenizerSpec::Lowercase;
-                char_tokens(
-                    text,
-                    DEFAULT_MAX_TOKEN_LENGTH,
-                    char::is_alphabetic,
-                    lowercase,
-                    out,
-                )
+                char_tokens(text, DEFAULT_MAX_TOKEN_LENGTH, char::is_alphabetic, lowercase, out)
             }
-            TokenizerSpec::Whitespace { max_token_length } => char_tokens(
-                text,
-                *max_token_length,
-                |c| !java_is_whitespace(c),
-                false,
-                out,
-            ),
+            TokenizerSpec::Whitespace { max_token_length } => {
+                char_tokens(text, *max_token_length, |c| !java_is_whitespace(c), false, out)
+            }
             // KeywordTokenizer emits exactly one token, even for empty input.
             TokenizerSpec::Keyword => out.push(new_token(text, 0, text.len())),
         }
@@ -392,11 +359,7 @@ impl EsAnalyzer {
     }
 
     /// Builds a custom analyzer from a tokenizer and a filter chain.
-    pub fn custom(
-        name: &str,
-        tokenizer: TokenizerSpec,
-        filters: Vec<FilterSpec>,
-    ) -> Result<EsAnalyzer, AnalysisError> {
+    pub fn custom(name: &str, tokenizer: TokenizerSpec, filters: Vec<FilterSpec>) -> Result<EsAnalyzer, AnalysisError> {
         tokenizer.validate()?;
         for filter in &filters {
             if let FilterSpec::Length { min, max } = filter
@@ -413,11 +376,7 @@ impl EsAnalyzer {
 
     /// Builds a custom analyzer from ES component names, all with default
     /// settings, e.g. `("standard", ["lowercase", "asciifolding"])`.
-    pub fn custom_from_names(
-        name: &str,
-        tokenizer: &str,
-        filters: &[&str],
-    ) -> Result<EsAnalyzer, AnalysisError> {
+    pub fn custom_from_names(name: &str, tokenizer: &str, filters: &[&str]) -> Result<EsAnalyzer, AnalysisError> {
         let tokenizer = TokenizerSpec::from_name(tokenizer)?;
         let filters = filters
             .iter()
@@ -550,8 +509,7 @@ fn standard_tokens(text: &str, max_len: usize, out: &mut Vec<Token>) {
                 continue 'scan;
             }
             if is_word_segment(segment)
-                && let Some(resume) =
-                    emit_standard(text, cursor + start, cursor + end, max_len, out)
+                && let Some(resume) = emit_standard(text, cursor + start, cursor + end, max_len, out)
             {
                 cursor = resume;
                 continue 'scan;
@@ -571,13 +529,7 @@ fn standard_tokens(text: &str, max_len: usize, out: &mut Vec<Token>) {
 /// longer. Lucene caps the scanner buffer at `max_token_length`, so an
 /// overlong token is cut there and scanning starts afresh right after the
 /// cut; the returned offset tells the caller where to resume.
-fn emit_standard(
-    text: &str,
-    from: usize,
-    to: usize,
-    max_len: usize,
-    out: &mut Vec<Token>,
-) -> Option<usize> {
+fn emit_standard(text: &str, from: usize, to: usize, max_len: usize, out: &mut Vec<Token>) -> Option<usize> {
     // A string never has more UTF-16 units than UTF-8 bytes.
     if to - from <= max_len {
         out.push(new_token(text, from, to));
@@ -588,11 +540,7 @@ fn emit_standard(
     for (i, c) in text[from..to].char_indices() {
         if units + c.len_utf16() > max_len {
             // Always advance by at least one char so scanning progresses.
-            let cut = if cut == from {
-                from + i + c.len_utf8()
-            } else {
-                cut
-            };
+            let cut = if cut == from { from + i + c.len_utf8() } else { cut };
             if is_word_segment(&text[from..cut]) {
                 out.push(new_token(text, from, cut));
             }
@@ -608,13 +556,7 @@ fn emit_standard(
 /// Lucene `CharTokenizer` (letter, lowercase and whitespace tokenizers):
 /// maximal runs of token chars, cut into pieces once a piece reaches
 /// `max_len` UTF-16 units (a surrogate pair may overshoot by one, as in Lucene).
-fn char_tokens(
-    text: &str,
-    max_len: usize,
-    is_token_char: fn(char) -> bool,
-    lowercase: bool,
-    out: &mut Vec<Token>,
-) {
+fn char_tokens(text: &str, max_len: usize, is_token_char: fn(char) -> bool, lowercase: bool, out: &mut Vec<Token>) {
     let max_len = max_len.clamp(1, MAX_TOKEN_LENGTH_LIMIT);
     let first = out.len();
     let mut start: Option<usize> = None;
@@ -686,8 +628,7 @@ mod tests {
         assert_eq!(
             builtin_terms("standard", FOX),
             [
-                "the", "2", "quick", "brown", "foxes", "jumped", "over", "the", "lazy", "dog's",
-                "bone"
+                "the", "2", "quick", "brown", "foxes", "jumped", "over", "the", "lazy", "dog's", "bone"
             ]
         );
     }
@@ -695,8 +636,7 @@ mod tests {
     #[test]
     fn english_matches_es_reference_with_position_gaps() {
         let got = analyze(&analyzer("english"), FOX);
-        let summary: Vec<(&str, usize)> =
-            got.iter().map(|t| (t.term.as_str(), t.position)).collect();
+        let summary: Vec<(&str, usize)> = got.iter().map(|t| (t.term.as_str(), t.position)).collect();
         assert_eq!(
             summary,
             [
@@ -725,10 +665,7 @@ mod tests {
             builtin_terms("english", "The runner’s RUNNING quickly"),
             ["runner", "run", "quickli"]
         );
-        assert_eq!(
-            builtin_terms("english", "JAMES'S generalizations"),
-            ["jame", "gener"]
-        );
+        assert_eq!(builtin_terms("english", "JAMES'S generalizations"), ["jame", "gener"]);
         assert_eq!(
             builtin_terms("english", "Connections connected connecting"),
             ["connect", "connect", "connect"]
@@ -739,21 +676,14 @@ mod tests {
     fn standard_positions_and_byte_offsets() {
         assert_eq!(
             detailed(&analyzer("standard"), "Hello, wörld!  Straße"),
-            [
-                tok("hello", 0, 0, 5),
-                tok("wörld", 1, 7, 13),
-                tok("straße", 2, 16, 23)
-            ]
+            [tok("hello", 0, 0, 5), tok("wörld", 1, 7, 13), tok("straße", 2, 16, 23)]
         );
     }
 
     #[test]
     fn standard_word_break_rules() {
         assert_eq!(
-            builtin_terms(
-                "standard",
-                "U.S.A. don't 3.14 1,000.50 wi-fi foo_bar example.com"
-            ),
+            builtin_terms("standard", "U.S.A. don't 3.14 1,000.50 wi-fi foo_bar example.com"),
             [
                 "u.s.a",
                 "don't",
@@ -818,10 +748,7 @@ mod tests {
 
     #[test]
     fn lowercase_follows_java_per_code_point() {
-        assert_eq!(
-            builtin_terms("standard", "ΟΔΟΣ İSTANBUL"),
-            ["οδοσ", "istanbul"]
-        );
+        assert_eq!(builtin_terms("standard", "ΟΔΟΣ İSTANBUL"), ["οδοσ", "istanbul"]);
     }
 
     #[test]
@@ -841,31 +768,16 @@ mod tests {
             let got = detailed(&analyzer(name), &long);
             assert_eq!(
                 got,
-                [
-                    tok(&"a".repeat(255), 0, 0, 255),
-                    tok(&"a".repeat(45), 1, 255, 300)
-                ],
+                [tok(&"a".repeat(255), 0, 0, 255), tok(&"a".repeat(45), 1, 255, 300)],
                 "{name}"
             );
         }
         let accents = "é".repeat(256);
         let got = detailed(&analyzer("standard"), &accents);
-        assert_eq!(
-            got,
-            [tok(&"é".repeat(255), 0, 0, 510), tok("é", 1, 510, 512)]
-        );
-        let short = EsAnalyzer::custom(
-            "short",
-            TokenizerSpec::Standard {
-                max_token_length: 5,
-            },
-            vec![],
-        )
-        .expect("valid");
-        assert_eq!(
-            terms(&short, "abcdefghijkl x"),
-            ["abcde", "fghij", "kl", "x"]
-        );
+        assert_eq!(got, [tok(&"é".repeat(255), 0, 0, 510), tok("é", 1, 510, 512)]);
+        let short =
+            EsAnalyzer::custom("short", TokenizerSpec::Standard { max_token_length: 5 }, vec![]).expect("valid");
+        assert_eq!(terms(&short, "abcdefghijkl x"), ["abcde", "fghij", "kl", "x"]);
         // Keyword has no limit.
         assert_eq!(builtin_terms("keyword", &long), std::slice::from_ref(&long));
     }
@@ -884,10 +796,7 @@ mod tests {
             builtin_terms("whitespace", "Hello  World\tfoo\u{A0}bar x\u{1F}y"),
             ["Hello", "World", "foo\u{A0}bar", "x", "y"]
         );
-        assert_eq!(
-            detailed(&analyzer("keyword"), "New York"),
-            [tok("New York", 0, 0, 8)]
-        );
+        assert_eq!(detailed(&analyzer("keyword"), "New York"), [tok("New York", 0, 0, 8)]);
     }
 
     #[test]
@@ -901,18 +810,14 @@ mod tests {
     #[test]
     fn custom_analyzer_filters() {
         let folding =
-            EsAnalyzer::custom_from_names("folding", "standard", &["lowercase", "asciifolding"])
-                .expect("valid");
+            EsAnalyzer::custom_from_names("folding", "standard", &["lowercase", "asciifolding"]).expect("valid");
         assert_eq!(folding.name(), "folding");
         assert_eq!(
             terms(&folding, "Crème Brûlée ﬁnal Straße Œuvre Łódź Việt"),
-            [
-                "creme", "brulee", "final", "strasse", "oeuvre", "lodz", "viet"
-            ]
+            ["creme", "brulee", "final", "strasse", "oeuvre", "lodz", "viet"]
         );
         assert_eq!(terms(&folding, "Ｆｕｌｌ×width"), ["full", "width"]);
-        let keyword_fold =
-            EsAnalyzer::custom_from_names("kf", "keyword", &["asciifolding"]).expect("valid");
+        let keyword_fold = EsAnalyzer::custom_from_names("kf", "keyword", &["asciifolding"]).expect("valid");
         assert_eq!(terms(&keyword_fold, "“a”–b… Æ"), ["\"a\"-b... AE"]);
         let upper = EsAnalyzer::custom(
             "upper",
@@ -956,24 +861,8 @@ mod tests {
             EsAnalyzer::custom_from_names("x", "standard", &["lowercase", "synonym"]).err(),
             Some(AnalysisError::UnknownFilter("synonym".to_owned()))
         );
-        assert!(
-            EsAnalyzer::custom(
-                "x",
-                TokenizerSpec::Standard {
-                    max_token_length: 0
-                },
-                vec![]
-            )
-            .is_err()
-        );
-        assert!(
-            EsAnalyzer::custom(
-                "x",
-                TokenizerSpec::Keyword,
-                vec![FilterSpec::Length { min: 3, max: 2 }]
-            )
-            .is_err()
-        );
+        assert!(EsAnalyzer::custom("x", TokenizerSpec::Standard { max_token_length: 0 }, vec![]).is_err());
+        assert!(EsAnalyzer::custom("x", TokenizerSpec::Keyword, vec![FilterSpec::Length { min: 3, max: 2 }]).is_err());
         assert_eq!(
             AnalysisError::UnknownFilter("synonym".to_owned()).to_string(),
             "failed to find global token filter under [synonym]"
@@ -988,12 +877,7 @@ mod tests {
             let mut seen = Vec::new();
             while let Some(token) = stream.next() {
                 assert_eq!(token.position_length, 1);
-                seen.push((
-                    token.text.clone(),
-                    token.position,
-                    token.offset_from,
-                    token.offset_to,
-                ));
+                seen.push((token.text.clone(), token.position, token.offset_from, token.offset_to));
             }
             assert!(!stream.advance());
             assert_eq!(seen, detailed(&analyzer("english"), FOX));
@@ -1020,13 +904,8 @@ mod tests {
         let mut last: Option<usize> = None;
         for t in &tokens {
             prop_assert!(t.start_offset <= t.end_offset && t.end_offset <= text.len());
-            prop_assert!(
-                text.is_char_boundary(t.start_offset) && text.is_char_boundary(t.end_offset)
-            );
-            prop_assert!(
-                last.is_none_or(|p| t.position > p),
-                "positions must increase"
-            );
+            prop_assert!(text.is_char_boundary(t.start_offset) && text.is_char_boundary(t.end_offset));
+            prop_assert!(last.is_none_or(|p| t.position > p), "positions must increase");
             last = Some(t.position);
             if a.name() != "keyword" {
                 prop_assert!(!t.term.is_empty());

@@ -148,10 +148,7 @@ impl Stemmer {
         if o < 0 {
             return false;
         }
-        let matches = s
-            .bytes()
-            .enumerate()
-            .all(|(i, ch)| self.at(o + i as isize) == ch);
+        let matches = s.bytes().enumerate().all(|(i, ch)| self.at(o + i as isize) == ch);
         if matches {
             self.j = self.k - l;
         }

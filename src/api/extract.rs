@@ -11,7 +11,15 @@ use serde_json::Value;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Parameters every ES endpoint accepts.
-const COMMON_PARAMS: &[&str] = &["pretty", "human", "error_trace", "filter_path", "source", "source_content_type", "format"];
+const COMMON_PARAMS: &[&str] = &[
+    "pretty",
+    "human",
+    "error_trace",
+    "filter_path",
+    "source",
+    "source_content_type",
+    "format",
+];
 
 /// Query-string parameters, percent-decoded.
 #[derive(Debug, Clone, Default)]
@@ -185,7 +193,11 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             Err(rejection) => {
                 let status = rejection.status().as_u16();
                 let mut error = Error::new(
-                    if status == 413 { ErrorKind::ContentTooLong } else { ErrorKind::IllegalArgument },
+                    if status == 413 {
+                        ErrorKind::ContentTooLong
+                    } else {
+                        ErrorKind::IllegalArgument
+                    },
                     if status == 413 {
                         "request body is larger than the configured limit [max_content_length_bytes]".to_string()
                     } else {
@@ -247,7 +259,10 @@ mod tests {
         assert_eq!(params.get("q"), Some("title:red shoes"));
         assert_eq!(params.u64("size").expect("size"), Some(5));
         let error = params.check_allowed(&["q", "size"]).unwrap_err();
-        assert_eq!(error.reason, "request [/_search] contains unrecognized parameter: [bogus]");
+        assert_eq!(
+            error.reason,
+            "request [/_search] contains unrecognized parameter: [bogus]"
+        );
     }
 
     #[test]

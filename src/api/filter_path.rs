@@ -12,10 +12,7 @@ pub fn filter_path(value: &Value, expression: &str) -> Value {
         .filter(|part| !part.is_empty())
         .partition(|part| part.starts_with('-'));
     let include_patterns: Vec<Vec<&str>> = includes.iter().map(|part| part.split('.').collect()).collect();
-    let exclude_patterns: Vec<Vec<&str>> = excludes
-        .iter()
-        .map(|part| part[1..].split('.').collect())
-        .collect();
+    let exclude_patterns: Vec<Vec<&str>> = excludes.iter().map(|part| part[1..].split('.').collect()).collect();
     let mut out = if include_patterns.is_empty() {
         value.clone()
     } else {
@@ -108,12 +105,25 @@ mod tests {
 
     #[test]
     fn filters_like_es() {
-        let value = json!({"took": 1, "hits": {"total": {"value": 2}, "hits": [{"_id": "1", "_score": 1.0}, {"_id": "2"}]}});
-        assert_eq!(filter_path(&value, "hits.hits._id"), json!({"hits": {"hits": [{"_id": "1"}, {"_id": "2"}]}}));
-        assert_eq!(filter_path(&value, "took,hits.total"), json!({"took": 1, "hits": {"total": {"value": 2}}}));
-        assert_eq!(filter_path(&value, "**._id"), json!({"hits": {"hits": [{"_id": "1"}, {"_id": "2"}]}}));
+        let value =
+            json!({"took": 1, "hits": {"total": {"value": 2}, "hits": [{"_id": "1", "_score": 1.0}, {"_id": "2"}]}});
+        assert_eq!(
+            filter_path(&value, "hits.hits._id"),
+            json!({"hits": {"hits": [{"_id": "1"}, {"_id": "2"}]}})
+        );
+        assert_eq!(
+            filter_path(&value, "took,hits.total"),
+            json!({"took": 1, "hits": {"total": {"value": 2}}})
+        );
+        assert_eq!(
+            filter_path(&value, "**._id"),
+            json!({"hits": {"hits": [{"_id": "1"}, {"_id": "2"}]}})
+        );
         assert_eq!(filter_path(&value, "-hits"), json!({"took": 1}));
         let nodes = json!({"nodes": {"abc": {"version": "9", "ip": "1", "name": "n"}}});
-        assert_eq!(filter_path(&nodes, "nodes.*.version,nodes.*.ip"), json!({"nodes": {"abc": {"version": "9", "ip": "1"}}}));
+        assert_eq!(
+            filter_path(&nodes, "nodes.*.version,nodes.*.ip"),
+            json!({"nodes": {"abc": {"version": "9", "ip": "1"}}})
+        );
     }
 }

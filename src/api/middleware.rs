@@ -88,8 +88,11 @@ fn reject_media_types(headers: &HeaderMap) -> Option<Response> {
                     format!("Content-Type header [{text}] is not supported"),
                 ));
             }
-            let error = Error::new(ErrorKind::MediaTypeHeader, "Invalid media-type value on headers [Content-Type, Accept]")
-                .caused_by(Error::new(ErrorKind::Status, detail));
+            let error = Error::new(
+                ErrorKind::MediaTypeHeader,
+                "Invalid media-type value on headers [Content-Type, Accept]",
+            )
+            .caused_by(Error::new(ErrorKind::Status, detail));
             return Some(error.into_response());
         }
     }
@@ -99,8 +102,11 @@ fn reject_media_types(headers: &HeaderMap) -> Option<Response> {
             if let Err(detail) = check_media_type(part, "Accept")
                 && !detail.is_empty()
             {
-                let error = Error::new(ErrorKind::MediaTypeHeader, "Invalid media-type value on headers [Content-Type, Accept]")
-                    .caused_by(Error::new(ErrorKind::Status, detail));
+                let error = Error::new(
+                    ErrorKind::MediaTypeHeader,
+                    "Invalid media-type value on headers [Content-Type, Accept]",
+                )
+                .caused_by(Error::new(ErrorKind::Status, detail));
                 return Some(error.into_response());
             }
         }
@@ -138,7 +144,13 @@ async fn rewrite_json(response: Response, params: &Params) -> Response {
     Response::from_parts(parts, Body::from(rendered))
 }
 
-fn finish(mut response: Response, method: &Method, path: &str, started: Instant, vendor_version: Option<u8>) -> Response {
+fn finish(
+    mut response: Response,
+    method: &Method,
+    path: &str,
+    started: Instant,
+    vendor_version: Option<u8>,
+) -> Response {
     let headers = response.headers_mut();
     headers.insert(PRODUCT_HEADER, HeaderValue::from_static("Elasticsearch"));
     if let Some(version) = vendor_version {
@@ -146,7 +158,10 @@ fn finish(mut response: Response, method: &Method, path: &str, started: Instant,
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| value.starts_with("application/json"));
-        if is_json && let Ok(value) = HeaderValue::from_str(&format!("application/vnd.elasticsearch+json;compatible-with={version}")) {
+        if is_json
+            && let Ok(value) =
+                HeaderValue::from_str(&format!("application/vnd.elasticsearch+json;compatible-with={version}"))
+        {
             headers.insert(header::CONTENT_TYPE, value);
         }
     }
@@ -171,10 +186,19 @@ mod tests {
 
     #[test]
     fn accepts_compatible_vendor_types() {
-        assert_eq!(check_media_type("application/vnd.elasticsearch+json; compatible-with=9", "Accept"), Ok(Some(9)));
-        assert_eq!(check_media_type("application/vnd.elasticsearch+x-ndjson;compatible-with=8", "Accept"), Ok(Some(8)));
+        assert_eq!(
+            check_media_type("application/vnd.elasticsearch+json; compatible-with=9", "Accept"),
+            Ok(Some(9))
+        );
+        assert_eq!(
+            check_media_type("application/vnd.elasticsearch+x-ndjson;compatible-with=8", "Accept"),
+            Ok(Some(8))
+        );
         assert_eq!(check_media_type("application/json; charset=UTF-8", "Accept"), Ok(None));
         assert!(check_media_type("application/vnd.elasticsearch+json; compatible-with=6", "Accept").is_err());
-        assert_eq!(check_media_type("application/x-www-form-urlencoded", "Content-Type"), Err(String::new()));
+        assert_eq!(
+            check_media_type("application/x-www-form-urlencoded", "Content-Type"),
+            Err(String::new())
+        );
     }
 }

@@ -64,10 +64,9 @@ impl IntoResponse for Reply {
             ReplyBody::Json(value) => {
                 let bytes = serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec());
                 let mut response = (self.status, bytes).into_response();
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 response
             }
             ReplyBody::Text(text) => {
@@ -87,9 +86,7 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = Reply::json(status, self.to_envelope()).into_response();
-        response
-            .extensions_mut()
-            .insert(ErrorReason(self.to_string()));
+        response.extensions_mut().insert(ErrorReason(self.to_string()));
         response
     }
 }

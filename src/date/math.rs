@@ -5,8 +5,8 @@
 //! time zone, and like ES a `/unit` rounding may appear anywhere, not only last.
 
 use chrono::{
-    DateTime, Datelike, Days, FixedOffset, Months, NaiveDate, NaiveDateTime, NaiveTime, Offset,
-    TimeDelta, Timelike, Utc,
+    DateTime, Datelike, Days, FixedOffset, Months, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, Timelike,
+    Utc,
 };
 
 use super::{DateError, DateFormat, Rounding};
@@ -44,12 +44,7 @@ impl Unit {
 /// `rounding` decides whether `/d` rounds down to the start of the unit (`Floor`) or up
 /// to its last millisecond (`Ceil`); for a plain date, `Ceil` also fills missing time
 /// fields with their maximum. ES uses `Ceil` for `gt` and `lte`, `Floor` for `gte` and `lt`.
-pub fn eval_date_math(
-    expr: &str,
-    format: &DateFormat,
-    now_millis: i64,
-    rounding: Rounding,
-) -> Result<i64, DateError> {
+pub fn eval_date_math(expr: &str, format: &DateFormat, now_millis: i64, rounding: Rounding) -> Result<i64, DateError> {
     eval_date_math_in_zone(expr, format, now_millis, rounding, None)
 }
 
@@ -75,12 +70,7 @@ pub fn eval_date_math_in_zone(
 }
 
 /// Parses a date (or date-math anchor), rejecting an empty one with ES's message.
-fn parse_date(
-    value: &str,
-    format: &DateFormat,
-    rounding: Rounding,
-    tz: Option<FixedOffset>,
-) -> Result<i64, DateError> {
+fn parse_date(value: &str, format: &DateFormat, rounding: Rounding, tz: Option<FixedOffset>) -> Result<i64, DateError> {
     if value.is_empty() {
         return Err(DateError::EmptyDate);
     }
@@ -89,12 +79,7 @@ fn parse_date(
 
 /// Applies the operations of `math` (the part after `now` or `||`) to `anchor`.
 /// Errors quote `math`, as ES does.
-fn apply_math(
-    math: &str,
-    anchor: i64,
-    rounding: Rounding,
-    tz: FixedOffset,
-) -> Result<i64, DateError> {
+fn apply_math(math: &str, anchor: i64, rounding: Rounding, tz: FixedOffset) -> Result<i64, DateError> {
     if math.is_empty() {
         return Ok(anchor);
     }
@@ -187,8 +172,7 @@ fn round_to(local: NaiveDateTime, unit: Unit, rounding: Rounding) -> Option<Naiv
         Unit::Month => date.with_day(1)?.and_time(NaiveTime::MIN),
         Unit::Week => {
             let since_monday = Days::new(u64::from(date.weekday().num_days_from_monday()));
-            date.checked_sub_days(since_monday)?
-                .and_time(NaiveTime::MIN)
+            date.checked_sub_days(since_monday)?.and_time(NaiveTime::MIN)
         }
         Unit::Day => date.and_time(NaiveTime::MIN),
         Unit::Hour => date.and_hms_opt(local.hour(), 0, 0)?,
@@ -255,10 +239,7 @@ mod tests {
         assert_eq!(floor("now-d"), ms("2024-01-04T10:30:15.123Z"));
         assert_eq!(floor("now+0d"), ms(NOW));
         let format = DateFormat::default_format();
-        assert_eq!(
-            eval_date_math("now", &format, i64::MAX, Rounding::Ceil),
-            Ok(i64::MAX)
-        );
+        assert_eq!(eval_date_math("now", &format, i64::MAX, Rounding::Ceil), Ok(i64::MAX));
     }
 
     #[test]
@@ -301,10 +282,7 @@ mod tests {
         assert_eq!(ceil("2024-02-10||/M"), ms("2024-02-29T23:59:59.999Z"));
         assert_eq!(ceil("2023-02-10||/M"), ms("2023-02-28T23:59:59.999Z"));
         assert_eq!(ceil("2024-12-10||/M"), ms("2024-12-31T23:59:59.999Z"));
-        assert_eq!(
-            ceil("2024-12-31T23:00:00Z||/y"),
-            ms("2024-12-31T23:59:59.999Z")
-        );
+        assert_eq!(ceil("2024-12-31T23:00:00Z||/y"), ms("2024-12-31T23:59:59.999Z"));
     }
 
     #[test]
@@ -337,21 +315,13 @@ mod tests {
     #[test]
     fn time_zone_shifts_rounding_and_plain_dates() {
         let format = DateFormat::default_format();
-        let in_zone = |expr: &str, rounding, tz| {
-            eval_date_math_in_zone(expr, &format, ms(NOW), rounding, tz).unwrap()
-        };
-        assert_eq!(
-            in_zone("now/d", Rounding::Floor, zone(1)),
-            ms("2024-01-04T23:00:00Z")
-        );
+        let in_zone = |expr: &str, rounding, tz| eval_date_math_in_zone(expr, &format, ms(NOW), rounding, tz).unwrap();
+        assert_eq!(in_zone("now/d", Rounding::Floor, zone(1)), ms("2024-01-04T23:00:00Z"));
         assert_eq!(
             in_zone("now/d", Rounding::Ceil, zone(1)),
             ms("2024-01-05T22:59:59.999Z")
         );
-        assert_eq!(
-            in_zone("now/d", Rounding::Floor, zone(-11)),
-            ms("2024-01-04T11:00:00Z")
-        );
+        assert_eq!(in_zone("now/d", Rounding::Floor, zone(-11)), ms("2024-01-04T11:00:00Z"));
         assert_eq!(in_zone("now", Rounding::Floor, zone(5)), ms(NOW));
         assert_eq!(
             in_zone("2024-01-05", Rounding::Floor, zone(1)),
@@ -382,14 +352,8 @@ mod tests {
     #[test]
     fn errors_mirror_es_wording() {
         let message = |expr: &str| eval(expr, Rounding::Floor).unwrap_err().to_string();
-        assert_eq!(
-            message("now*1d"),
-            "operator not supported for date math [*1d]"
-        );
-        assert_eq!(
-            message("nowish"),
-            "operator not supported for date math [ish]"
-        );
+        assert_eq!(message("now*1d"), "operator not supported for date math [*1d]");
+        assert_eq!(message("nowish"), "operator not supported for date math [ish]");
         assert_eq!(
             message("now/2d"),
             "rounding `/` can only be used on single unit types [/2d]"
@@ -397,18 +361,9 @@ mod tests {
         assert_eq!(message("now-"), "truncated date math [-]");
         assert_eq!(message("now-1"), "truncated date math [-1]");
         assert_eq!(message("now/"), "truncated date math [/]");
-        assert_eq!(
-            message("now-1x"),
-            "unit [x] not supported for date math [-1x]"
-        );
-        assert_eq!(
-            message("now+1é"),
-            "unit [é] not supported for date math [+1é]"
-        );
-        assert_eq!(
-            message("2024-01-01||+1D"),
-            "unit [D] not supported for date math [+1D]"
-        );
+        assert_eq!(message("now-1x"), "unit [x] not supported for date math [-1x]");
+        assert_eq!(message("now+1é"), "unit [é] not supported for date math [+1é]");
+        assert_eq!(message("2024-01-01||+1D"), "unit [D] not supported for date math [+1D]");
         assert_eq!(message(""), "cannot parse empty date");
         assert_eq!(message("||+1d"), "cannot parse empty date");
         assert_eq!(

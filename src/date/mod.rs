@@ -50,9 +50,7 @@ pub enum DateError {
     #[error("date math result is out of range [{0}]")]
     MathOutOfRange(String),
     /// A named time zone, such as `Europe/Paris`, which Iris does not support.
-    #[error(
-        "unsupported time_zone [{0}]: only UTC, GMT, Z and fixed offsets such as +01:00 are supported"
-    )]
+    #[error("unsupported time_zone [{0}]: only UTC, GMT, Z and fixed offsets such as +01:00 are supported")]
     UnsupportedTimeZone(String),
     /// A malformed or out-of-range fixed offset, such as `+25:00` or `+1:00`.
     #[error("invalid time_zone offset [{0}]: expected a fixed offset such as +01:00, -0500 or +01")]
@@ -204,36 +202,22 @@ mod tests {
         let format = DateFormat::default_format();
         assert_eq!(format.spec(), "strict_date_optional_time||epoch_millis");
         assert_eq!(format, DateFormat::default());
-        assert_eq!(
-            format.parse_millis("2024-01-05").unwrap(),
-            ms("2024-01-05T00:00:00Z")
-        );
-        assert_eq!(
-            format.parse_millis("1704067200000").unwrap(),
-            1_704_067_200_000
-        );
-        assert_eq!(
-            format.format_millis(1_704_449_415_000),
-            "2024-01-05T10:10:15.000Z"
-        );
+        assert_eq!(format.parse_millis("2024-01-05").unwrap(), ms("2024-01-05T00:00:00Z"));
+        assert_eq!(format.parse_millis("1704067200000").unwrap(), 1_704_067_200_000);
+        assert_eq!(format.format_millis(1_704_449_415_000), "2024-01-05T10:10:15.000Z");
     }
 
     #[test]
     fn four_digit_number_is_a_year_with_the_default_format() {
         // ES quirk: `strict_date_optional_time` comes first, so "2024" is a year.
         let format = DateFormat::default_format();
-        assert_eq!(
-            format.parse_millis("2024").unwrap(),
-            ms("2024-01-01T00:00:00Z")
-        );
+        assert_eq!(format.parse_millis("2024").unwrap(), ms("2024-01-01T00:00:00Z"));
         assert_eq!(format.parse_millis("20240").unwrap(), 20_240);
     }
 
     #[test]
     fn parse_error_mirrors_es_message() {
-        let err = DateFormat::default_format()
-            .parse_millis("not a date")
-            .unwrap_err();
+        let err = DateFormat::default_format().parse_millis("not a date").unwrap_err();
         assert_eq!(
             err.to_string(),
             "failed to parse date field [not a date] with format [strict_date_optional_time||epoch_millis]"
@@ -245,20 +229,11 @@ mod tests {
     #[test]
     fn invalid_format_mirrors_es_message() {
         let err = DateFormat::parse("foo").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Invalid format: [foo]: Unknown pattern letter: f"
-        );
+        assert_eq!(err.to_string(), "Invalid format: [foo]: Unknown pattern letter: f");
         let err = DateFormat::parse("epoch_millis||bar").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Invalid format: [bar]: Unknown pattern letter: b"
-        );
+        assert_eq!(err.to_string(), "Invalid format: [bar]: Unknown pattern letter: b");
         let err = DateFormat::parse("").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Invalid format: []: No date pattern provided"
-        );
+        assert_eq!(err.to_string(), "Invalid format: []: No date pattern provided");
         let err = DateFormat::parse("week_date").unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -269,22 +244,10 @@ mod tests {
     #[test]
     fn multiple_formats_are_tried_in_order_and_first_one_prints() {
         let format = DateFormat::parse("yyyy/MM/dd||epoch_second||date").unwrap();
-        assert_eq!(
-            format.parse_millis("2024/03/04").unwrap(),
-            ms("2024-03-04T00:00:00Z")
-        );
-        assert_eq!(
-            format.parse_millis("1704067200").unwrap(),
-            1_704_067_200_000
-        );
-        assert_eq!(
-            format.parse_millis("2024-3-4").unwrap(),
-            ms("2024-03-04T00:00:00Z")
-        );
-        assert_eq!(
-            format.format_millis(ms("2024-03-04T05:00:00Z")),
-            "2024/03/04"
-        );
+        assert_eq!(format.parse_millis("2024/03/04").unwrap(), ms("2024-03-04T00:00:00Z"));
+        assert_eq!(format.parse_millis("1704067200").unwrap(), 1_704_067_200_000);
+        assert_eq!(format.parse_millis("2024-3-4").unwrap(), ms("2024-03-04T00:00:00Z"));
+        assert_eq!(format.format_millis(ms("2024-03-04T05:00:00Z")), "2024/03/04");
     }
 
     #[test]
@@ -315,16 +278,7 @@ mod tests {
 
     #[test]
     fn time_zone_accepts_utc_names_and_fixed_offsets() {
-        for utc in [
-            "Z",
-            "UTC",
-            "GMT",
-            "UT",
-            "Etc/UTC",
-            "+00:00",
-            "-00:00",
-            "UTC+00:00",
-        ] {
+        for utc in ["Z", "UTC", "GMT", "UT", "Etc/UTC", "+00:00", "-00:00", "UTC+00:00"] {
             assert_eq!(parse_time_zone(utc).unwrap(), offset(0), "{utc}");
         }
         assert_eq!(parse_time_zone("+01:00").unwrap(), offset(3600));
@@ -444,9 +398,7 @@ mod tests {
         (0..count)
             .map(|_| {
                 let len = next() % 24;
-                (0..len)
-                    .map(|_| alphabet[next() % alphabet.len()])
-                    .collect()
+                (0..len).map(|_| alphabet[next() % alphabet.len()]).collect()
             })
             .collect()
     }
@@ -485,12 +437,7 @@ mod tests {
             }
             let _ = parse_time_zone(input);
         }
-        let zones = [
-            None,
-            Some(offset(0)),
-            Some(offset(18 * 3600)),
-            Some(offset(-18 * 3600)),
-        ];
+        let zones = [None, Some(offset(0)), Some(offset(18 * 3600)), Some(offset(-18 * 3600))];
         let extremes = [
             i64::MIN,
             i64::MIN + 1,

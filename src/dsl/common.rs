@@ -9,11 +9,18 @@ use crate::query::{Fuzziness, MinimumShouldMatch, QueryAst};
 /// A query body keyed by one field name: returns (field, long-form object or short value).
 pub fn one_field<'a>(query_name: &str, body: &'a Value) -> Result<(&'a str, &'a Value)> {
     let Value::Object(object) = body else {
-        return Err(Error::parsing(format!("[{query_name}] query malformed, no start_object after query name")));
+        return Err(Error::parsing(format!(
+            "[{query_name}] query malformed, no start_object after query name"
+        )));
     };
-    let mut fields = object.iter().filter(|(key, _)| key.as_str() != "boost" && key.as_str() != "_name");
+    let mut fields = object
+        .iter()
+        .filter(|(key, _)| key.as_str() != "boost" && key.as_str() != "_name");
     let Some((field, value)) = fields.next() else {
-        return Err(Error::illegal_argument(format!("[{query_name}] query doesn't support empty field name... no field specified")).with_parsing());
+        return Err(Error::illegal_argument(format!(
+            "[{query_name}] query doesn't support empty field name... no field specified"
+        ))
+        .with_parsing());
     };
     if let Some((second, _)) = fields.next() {
         return Err(Error::parsing(format!(
@@ -49,7 +56,9 @@ pub fn boost_of(object: &Map<String, Value>, query_name: &str) -> Result<f32> {
     match object.get("boost") {
         None => Ok(1.0),
         Some(value) => number_f32(value).ok_or_else(|| {
-            Error::parsing(format!("[{query_name}] query does not support [boost] with value [{value}]"))
+            Error::parsing(format!(
+                "[{query_name}] query does not support [boost] with value [{value}]"
+            ))
         }),
     }
 }
@@ -66,7 +75,10 @@ pub fn number_f32(value: &Value) -> Option<f32> {
 /// Wraps a query in `Named` when the object has `_name`.
 pub fn named(object: &Map<String, Value>, query: QueryAst) -> QueryAst {
     match object.get("_name").and_then(Value::as_str) {
-        Some(name) => QueryAst::Named { name: name.to_string(), query: Box::new(query) },
+        Some(name) => QueryAst::Named {
+            name: name.to_string(),
+            query: Box::new(query),
+        },
         None => query,
     }
 }
@@ -83,17 +95,27 @@ pub fn bool_of(value: Option<&Value>, default: bool) -> bool {
 /// Parses `minimum_should_match` ("2", "-1", "75%", "3<90%", 2).
 pub fn parse_minimum_should_match(value: &Value) -> Result<MinimumShouldMatch> {
     let text = match value {
-        Value::Number(number) => return Ok(MinimumShouldMatch::Count(number.as_i64().unwrap_or(0))),
+        Value::Number(number) => {
+            return Ok(MinimumShouldMatch::Count(number.as_i64().unwrap_or(0)));
+        }
         Value::String(text) => text.trim().to_string(),
-        other => return Err(Error::parsing(format!("[minimum_should_match] must be a number or string, got [{other}]"))),
+        other => {
+            return Err(Error::parsing(format!(
+                "[minimum_should_match] must be a number or string, got [{other}]"
+            )));
+        }
     };
     if text.contains('<') {
         let mut steps = Vec::new();
         for part in text.split_whitespace() {
             let Some((threshold, spec)) = part.split_once('<') else {
-                return Err(Error::illegal_argument(format!("Invalid minimum_should_match value [{text}]")));
+                return Err(Error::illegal_argument(format!(
+                    "Invalid minimum_should_match value [{text}]"
+                )));
             };
-            let threshold: usize = threshold.parse().map_err(|_| Error::illegal_argument(format!("Invalid minimum_should_match value [{text}]")))?;
+            let threshold: usize = threshold
+                .parse()
+                .map_err(|_| Error::illegal_argument(format!("Invalid minimum_should_match value [{text}]")))?;
             steps.push((threshold, parse_minimum_should_match(&Value::String(spec.to_string()))?));
         }
         return Ok(MinimumShouldMatch::Conditional(steps));
@@ -114,7 +136,11 @@ pub fn parse_fuzziness(value: &Value) -> Result<Fuzziness> {
     let text = match value {
         Value::Number(number) => number.to_string(),
         Value::String(text) => text.clone(),
-        other => return Err(Error::parsing(format!("[fuzziness] must be a number or string, got [{other}]"))),
+        other => {
+            return Err(Error::parsing(format!(
+                "[fuzziness] must be a number or string, got [{other}]"
+            )));
+        }
     };
     let upper = text.to_ascii_uppercase();
     if upper == "AUTO" {
@@ -127,11 +153,17 @@ pub fn parse_fuzziness(value: &Value) -> Result<Fuzziness> {
         {
             return Ok(Fuzziness::Auto { low, high });
         }
-        return Err(Error::parsing(format!("failed to find low and high distance values in [{text}]")));
+        return Err(Error::parsing(format!(
+            "failed to find low and high distance values in [{text}]"
+        )));
     }
     match text.parse::<f64>() {
-        Ok(distance) if (0.0..=2.0).contains(&distance) && distance.fract() == 0.0 => Ok(Fuzziness::Distance(distance as u8)),
-        Ok(_) => Err(Error::illegal_argument(format!("Valid edit distances are [0, 1, 2] but was [{text}]"))),
+        Ok(distance) if (0.0..=2.0).contains(&distance) && distance.fract() == 0.0 => {
+            Ok(Fuzziness::Distance(distance as u8))
+        }
+        Ok(_) => Err(Error::illegal_argument(format!(
+            "Valid edit distances are [0, 1, 2] but was [{text}]"
+        ))),
         Err(_) => Err(Error::parsing(format!("Invalid fuzziness value: [{text}]"))),
     }
 }

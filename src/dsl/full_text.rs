@@ -2,20 +2,36 @@
 
 use serde_json::{Map, Value};
 
-use super::common::{bool_of, boost_of, check_keys, named, number_f32, one_field, parse_fuzziness, parse_minimum_should_match, scalar_text};
+use super::common::{
+    bool_of, boost_of, check_keys, named, number_f32, one_field, parse_fuzziness, parse_minimum_should_match,
+    scalar_text,
+};
 use crate::error::{Error, Result};
 use crate::query::ast::{BoostedField, MatchOptions, MultiMatchType};
 use crate::query::{Operator, QueryAst};
 
 fn match_options(query_name: &str, object: &Map<String, Value>) -> Result<MatchOptions> {
-    let operator = match object.get("operator").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+    let operator = match object
+        .get("operator")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("or") => Operator::Or,
         Some("and") => Operator::And,
-        Some(other) => return Err(Error::illegal_argument(format!("operator needs to be either [and] or [or], but was [{other}]")).with_kind_parsing(query_name)),
+        Some(other) => {
+            return Err(Error::illegal_argument(format!(
+                "operator needs to be either [and] or [or], but was [{other}]"
+            ))
+            .with_kind_parsing(query_name));
+        }
     };
     Ok(MatchOptions {
         operator,
-        minimum_should_match: object.get("minimum_should_match").map(parse_minimum_should_match).transpose()?,
+        minimum_should_match: object
+            .get("minimum_should_match")
+            .map(parse_minimum_should_match)
+            .transpose()?,
         fuzziness: object.get("fuzziness").map(parse_fuzziness).transpose()?,
         prefix_length: object.get("prefix_length").and_then(Value::as_u64).unwrap_or(0) as usize,
         analyzer: object.get("analyzer").and_then(Value::as_str).map(str::to_string),
@@ -35,9 +51,19 @@ impl KindParsing for Error {
 }
 
 const MATCH_KEYS: &[&str] = &[
-    "query", "operator", "minimum_should_match", "fuzziness", "prefix_length", "max_expansions",
-    "fuzzy_transpositions", "fuzzy_rewrite", "analyzer", "lenient", "zero_terms_query",
-    "auto_generate_synonyms_phrase_query", "cutoff_frequency",
+    "query",
+    "operator",
+    "minimum_should_match",
+    "fuzziness",
+    "prefix_length",
+    "max_expansions",
+    "fuzzy_transpositions",
+    "fuzzy_rewrite",
+    "analyzer",
+    "lenient",
+    "zero_terms_query",
+    "auto_generate_synonyms_phrase_query",
+    "cutoff_frequency",
 ];
 
 pub fn parse_match(body: &Value) -> Result<QueryAst> {
@@ -46,21 +72,34 @@ pub fn parse_match(body: &Value) -> Result<QueryAst> {
         Value::Object(object) => {
             check_keys("match", object, MATCH_KEYS)?;
             let Some(query) = object.get("query") else {
-                return Err(Error::illegal_argument(format!("[match] requires query value")));
+                return Err(Error::illegal_argument("[match] requires query value".to_string()));
             };
-            Ok(named(object, QueryAst::Match {
-                field: field.to_string(),
-                query: query.clone(),
-                options: match_options("match", object)?,
-                boost: boost_of(object, "match")?,
-            }))
+            Ok(named(
+                object,
+                QueryAst::Match {
+                    field: field.to_string(),
+                    query: query.clone(),
+                    options: match_options("match", object)?,
+                    boost: boost_of(object, "match")?,
+                },
+            ))
         }
-        Value::Array(_) => Err(Error::parsing(format!("[match] unknown token [START_ARRAY] after [{field}]"))),
-        scalar => Ok(QueryAst::Match { field: field.to_string(), query: scalar.clone(), options: MatchOptions::default(), boost: 1.0 }),
+        Value::Array(_) => Err(Error::parsing(format!(
+            "[match] unknown token [START_ARRAY] after [{field}]"
+        ))),
+        scalar => Ok(QueryAst::Match {
+            field: field.to_string(),
+            query: scalar.clone(),
+            options: MatchOptions::default(),
+            boost: 1.0,
+        }),
     }
 }
 
-fn phrase_parts<'a>(query_name: &str, body: &'a Value, allowed: &[&str]) -> Result<(String, String, u32, Option<String>, f32, Option<&'a Map<String, Value>>)> {
+/// (field, query text, slop, analyzer, boost, long-form object).
+type PhraseParts<'a> = (String, String, u32, Option<String>, f32, Option<&'a Map<String, Value>>);
+
+fn phrase_parts<'a>(query_name: &str, body: &'a Value, allowed: &[&str]) -> Result<PhraseParts<'a>> {
     let (field, value) = one_field(query_name, body)?;
     match value {
         Value::Object(object) => {
@@ -71,26 +110,60 @@ fn phrase_parts<'a>(query_name: &str, body: &'a Value, allowed: &[&str]) -> Resu
                 .ok_or_else(|| Error::illegal_argument(format!("[{query_name}] requires query value")))?;
             let slop = object.get("slop").and_then(Value::as_u64).unwrap_or(0) as u32;
             let analyzer = object.get("analyzer").and_then(Value::as_str).map(str::to_string);
-            Ok((field.to_string(), query, slop, analyzer, boost_of(object, query_name)?, Some(object)))
+            Ok((
+                field.to_string(),
+                query,
+                slop,
+                analyzer,
+                boost_of(object, query_name)?,
+                Some(object),
+            ))
         }
         scalar => {
-            let query = scalar_text(scalar).ok_or_else(|| Error::parsing(format!("[{query_name}] unknown token after [{field}]")))?;
+            let query = scalar_text(scalar)
+                .ok_or_else(|| Error::parsing(format!("[{query_name}] unknown token after [{field}]")))?;
             Ok((field.to_string(), query, 0, None, 1.0, None))
         }
     }
 }
 
 pub fn parse_match_phrase(body: &Value) -> Result<QueryAst> {
-    let (field, query, slop, analyzer, boost, object) = phrase_parts("match_phrase", body, &["query", "slop", "analyzer", "zero_terms_query"])?;
-    let ast = QueryAst::MatchPhrase { field, query, slop, analyzer, boost };
-    Ok(match object { Some(object) => named(object, ast), None => ast })
+    let (field, query, slop, analyzer, boost, object) =
+        phrase_parts("match_phrase", body, &["query", "slop", "analyzer", "zero_terms_query"])?;
+    let ast = QueryAst::MatchPhrase {
+        field,
+        query,
+        slop,
+        analyzer,
+        boost,
+    };
+    Ok(match object {
+        Some(object) => named(object, ast),
+        None => ast,
+    })
 }
 
 pub fn parse_match_phrase_prefix(body: &Value) -> Result<QueryAst> {
-    let (field, query, slop, _, boost, object) = phrase_parts("match_phrase_prefix", body, &["query", "slop", "analyzer", "max_expansions", "zero_terms_query"])?;
-    let max_expansions = object.and_then(|object| object.get("max_expansions")).and_then(Value::as_u64).unwrap_or(50) as usize;
-    let ast = QueryAst::MatchPhrasePrefix { field, query, slop, max_expansions, boost };
-    Ok(match object { Some(object) => named(object, ast), None => ast })
+    let (field, query, slop, _, boost, object) = phrase_parts(
+        "match_phrase_prefix",
+        body,
+        &["query", "slop", "analyzer", "max_expansions", "zero_terms_query"],
+    )?;
+    let max_expansions = object
+        .and_then(|object| object.get("max_expansions"))
+        .and_then(Value::as_u64)
+        .unwrap_or(50) as usize;
+    let ast = QueryAst::MatchPhrasePrefix {
+        field,
+        query,
+        slop,
+        max_expansions,
+        boost,
+    };
+    Ok(match object {
+        Some(object) => named(object, ast),
+        None => ast,
+    })
 }
 
 /// Parses `"title^2"` into a boosted field.
@@ -98,15 +171,22 @@ pub fn parse_boosted_field(spec: &str) -> Result<BoostedField> {
     match spec.split_once('^') {
         Some((field, boost)) => Ok(BoostedField {
             field: field.to_string(),
-            boost: boost.parse().map_err(|_| Error::parsing(format!("failed to parse boost of field [{spec}]")))?,
+            boost: boost
+                .parse()
+                .map_err(|_| Error::parsing(format!("failed to parse boost of field [{spec}]")))?,
         }),
-        None => Ok(BoostedField { field: spec.to_string(), boost: 1.0 }),
+        None => Ok(BoostedField {
+            field: spec.to_string(),
+            boost: 1.0,
+        }),
     }
 }
 
 pub fn parse_multi_match(body: &Value) -> Result<QueryAst> {
     let Value::Object(object) = body else {
-        return Err(Error::parsing("[multi_match] query malformed, no start_object after query name"));
+        return Err(Error::parsing(
+            "[multi_match] query malformed, no start_object after query name",
+        ));
     };
     let mut allowed = MATCH_KEYS.to_vec();
     allowed.extend_from_slice(&["fields", "type", "tie_breaker", "slop"]);
@@ -115,7 +195,10 @@ pub fn parse_multi_match(body: &Value) -> Result<QueryAst> {
         return Err(Error::parsing("No text specified for multi_match query"));
     };
     let fields = match object.get("fields") {
-        None => vec![BoostedField { field: "*".into(), boost: 1.0 }],
+        None => vec![BoostedField {
+            field: "*".into(),
+            boost: 1.0,
+        }],
         Some(Value::String(single)) => vec![parse_boosted_field(single)?],
         Some(Value::Array(items)) => items
             .iter()
@@ -134,15 +217,22 @@ pub fn parse_multi_match(body: &Value) -> Result<QueryAst> {
         "phrase" => MultiMatchType::Phrase,
         "phrase_prefix" => MultiMatchType::PhrasePrefix,
         "bool_prefix" => MultiMatchType::BoolPrefix,
-        other => return Err(Error::parsing(format!("[multi_match] query does not allow type [{other}]"))),
+        other => {
+            return Err(Error::parsing(format!(
+                "[multi_match] query does not allow type [{other}]"
+            )));
+        }
     };
-    Ok(named(object, QueryAst::MultiMatch {
-        fields,
-        query: query.clone(),
-        kind,
-        tie_breaker: object.get("tie_breaker").and_then(number_f32),
-        slop: object.get("slop").and_then(Value::as_u64).unwrap_or(0) as u32,
-        options: match_options("multi_match", object)?,
-        boost: boost_of(object, "multi_match")?,
-    }))
+    Ok(named(
+        object,
+        QueryAst::MultiMatch {
+            fields,
+            query: query.clone(),
+            kind,
+            tie_breaker: object.get("tie_breaker").and_then(number_f32),
+            slop: object.get("slop").and_then(Value::as_u64).unwrap_or(0) as u32,
+            options: match_options("multi_match", object)?,
+            boost: boost_of(object, "multi_match")?,
+        },
+    ))
 }

@@ -16,9 +16,9 @@ use crate::query::QueryAst;
 /// Parses one query object such as `{"match": {"title": "red"}}`.
 pub fn parse_query(value: &Value) -> Result<QueryAst> {
     let Value::Object(object) = value else {
-        return Err(Error::parsing(format!(
-            "[_na] query malformed, must start with start_object"
-        )));
+        return Err(Error::parsing(
+            "[_na] query malformed, must start with start_object".to_string(),
+        ));
     };
     let mut entries = object.iter();
     let Some((name, body)) = entries.next() else {
@@ -52,22 +52,55 @@ pub fn parse_query(value: &Value) -> Result<QueryAst> {
         "match_phrase" => full_text::parse_match_phrase(body)?,
         "match_phrase_prefix" => full_text::parse_match_phrase_prefix(body)?,
         "multi_match" => full_text::parse_multi_match(body)?,
-        "match_bool_prefix" | "combined_fields" | "intervals" | "nested" | "has_child" | "has_parent"
-        | "parent_id" | "geo_bounding_box" | "geo_distance" | "geo_polygon" | "geo_shape" | "shape"
-        | "more_like_this" | "script" | "script_score" | "function_score" | "percolate" | "rank_feature"
-        | "distance_feature" | "pinned" | "wrapper" | "span_term" | "span_near" | "span_or" | "span_not"
-        | "span_first" | "span_multi" | "span_containing" | "span_within" | "field_masking_span"
-        | "terms_set" | "type" | "knn" | "sparse_vector" | "semantic" | "text_expansion"
-        | "weighted_tokens" | "rule" | "neural" | "hybrid" | "query_string" | "simple_query_string" => {
+        "match_bool_prefix"
+        | "combined_fields"
+        | "intervals"
+        | "nested"
+        | "has_child"
+        | "has_parent"
+        | "parent_id"
+        | "geo_bounding_box"
+        | "geo_distance"
+        | "geo_polygon"
+        | "geo_shape"
+        | "shape"
+        | "more_like_this"
+        | "script"
+        | "script_score"
+        | "function_score"
+        | "percolate"
+        | "rank_feature"
+        | "distance_feature"
+        | "pinned"
+        | "wrapper"
+        | "span_term"
+        | "span_near"
+        | "span_or"
+        | "span_not"
+        | "span_first"
+        | "span_multi"
+        | "span_containing"
+        | "span_within"
+        | "field_masking_span"
+        | "terms_set"
+        | "type"
+        | "knn"
+        | "sparse_vector"
+        | "semantic"
+        | "text_expansion"
+        | "weighted_tokens"
+        | "rule"
+        | "neural"
+        | "hybrid"
+        | "query_string"
+        | "simple_query_string" => {
             return Err(Error::parsing(format!("[{name}] query is not supported by Iris yet")));
         }
         other => {
             return Err(Error::parsing(format!("unknown query [{other}]"))
                 .with_meta("line", 1)
                 .with_meta("col", 1)
-                .caused_by(Error::x_content(format!(
-                    "[1:1] unknown field [{other}]"
-                ))));
+                .caused_by(Error::x_content(format!("[1:1] unknown field [{other}]"))));
         }
     };
     Ok(parsed)

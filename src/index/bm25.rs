@@ -80,12 +80,7 @@ fn sum_doc_freq_under(searcher: &Searcher, field: Field, path_prefix: &[u8]) -> 
     }
     for segment in searcher.segment_readers() {
         let inverted = segment.inverted_index(field)?;
-        let mut stream = inverted
-            .terms()
-            .range()
-            .ge(path_prefix)
-            .lt(&upper)
-            .into_stream()?;
+        let mut stream = inverted.terms().range().ge(path_prefix).lt(&upper).into_stream()?;
         while stream.advance() {
             total += u64::from(stream.value().doc_freq);
         }

@@ -157,11 +157,27 @@ impl Walker<'_> {
                 ))
             }
             Dynamic::True => {
-                let Some(field_mapping) = infer_field_mapping(self.mapping, value) else {
-                    return Ok(());
-                };
-                insert_at_path(&mut self.update, path, field_mapping);
+                self.infer_into_update(path, value);
                 Ok(())
+            }
+        }
+    }
+
+    /// Adds the dynamic mapping of `value` at `path`, descending into new objects so one
+    /// pass maps a whole new subtree.
+    fn infer_into_update(&mut self, path: &str, value: &Value) {
+        let Some(field_mapping) = infer_field_mapping(self.mapping, value) else {
+            return;
+        };
+        insert_at_path(&mut self.update, path, field_mapping);
+        let objects: Vec<&Map<String, Value>> = match value {
+            Value::Object(object) => vec![object],
+            Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+            _ => Vec::new(),
+        };
+        for object in objects {
+            for (key, inner) in object {
+                self.infer_into_update(&format!("{path}.{key}"), inner);
             }
         }
     }
@@ -190,9 +206,13 @@ impl Walker<'_> {
 
     fn index_into(&mut self, field: &FieldDef, value: &Value) -> Result<()> {
         let value = match (value, &field.field_type) {
-            (Value::Null, FieldType::Keyword { null_value: Some(null_value), .. }) => {
-                Value::String(null_value.clone())
-            }
+            (
+                Value::Null,
+                FieldType::Keyword {
+                    null_value: Some(null_value),
+                    ..
+                },
+            ) => Value::String(null_value.clone()),
             (Value::Null, _) => return Ok(()),
             (other, _) => other.clone(),
         };
@@ -211,13 +231,9 @@ impl Walker<'_> {
 
     fn coerce(&mut self, field: &FieldDef, value: &Value) -> Result<Option<IndexedValue>> {
         let type_name = field.field_type.type_name();
-        let fail = |walker: &Walker, cause: String| {
-            walker.field_error(&field.path, type_name, value, cause)
-        };
+        let fail = |walker: &Walker, cause: String| walker.field_error(&field.path, type_name, value, cause);
         if value.is_object() && !matches!(field.field_type, FieldType::Binary) {
-            return Err(fail(self, format!(
-                "Can't get text on a START_OBJECT at 1:1"
-            )));
+            return Err(fail(self, "Can't get text on a START_OBJECT at 1:1".to_string()));
         }
         let indexed = match &field.field_type {
             FieldType::Text { .. } => IndexedValue::Text(scalar_text(value)),
@@ -250,10 +266,13 @@ impl Walker<'_> {
                 Value::String(text) if text == "true" => true,
                 Value::String(text) if text == "false" || text.is_empty() => false,
                 _ => {
-                    return Err(fail(self, format!(
-                        "Failed to parse value [{}] as only [true] or [false] are allowed.",
-                        scalar_text(value)
-                    )));
+                    return Err(fail(
+                        self,
+                        format!(
+                            "Failed to parse value [{}] as only [true] or [false] are allowed.",
+                            scalar_text(value)
+                        ),
+                    ));
                 }
             }),
             FieldType::Date { format } => {
@@ -299,8 +318,18 @@ impl Walker<'_> {
 fn is_metadata_field(key: &str) -> bool {
     matches!(
         key,
-        "_id" | "_index" | "_source" | "_routing" | "_version" | "_seq_no" | "_primary_term"
-            | "_field_names" | "_ignored" | "_doc_count" | "_tier" | "_data_stream_timestamp"
+        "_id"
+            | "_index"
+            | "_source"
+            | "_routing"
+            | "_version"
+            | "_seq_no"
+            | "_primary_term"
+            | "_field_names"
+            | "_ignored"
+            | "_doc_count"
+            | "_tier"
+            | "_data_stream_timestamp"
     )
 }
 
@@ -315,15 +344,12 @@ fn insert_at_path(update: &mut Map<String, Value>, path: &str, mapping: Value) {
         let entry = current
             .entry(part.to_string())
             .or_insert_with(|| serde_json::json!({"properties": {}}));
-        let Some(properties) = entry
-            .as_object_mut()
-            .and_then(|object| {
-                object
-                    .entry("properties")
-                    .or_insert_with(|| Value::Object(Map::new()))
-                    .as_object_mut()
-            })
-        else {
+        let Some(properties) = entry.as_object_mut().and_then(|object| {
+            object
+                .entry("properties")
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+        }) else {
             return;
         };
         current = properties;
@@ -343,7 +369,10 @@ fn preview(value: &Value) -> String {
     match value {
         Value::String(text) => text.chars().take(20).collect(),
         Value::Object(object) => {
-            let inner: Vec<String> = object.iter().map(|(key, value)| format!("{key}={}", preview(value))).collect();
+            let inner: Vec<String> = object
+                .iter()
+                .map(|(key, value)| format!("{key}={}", preview(value)))
+                .collect();
             format!("{{{}}}", inner.join(", "))
         }
         other => other.to_string(),
@@ -369,7 +398,9 @@ fn coerce_integer(integer_type: IntegerType, value: &Value) -> std::result::Resu
                 .parse::<f64>()
                 .map_err(|_| format!("For input string: \"{text}\""))?
         }
-        Value::Bool(_) => return Err("Current token (VALUE_TRUE) not numeric, can not use numeric value accessors".into()),
+        Value::Bool(_) => {
+            return Err("Current token (VALUE_TRUE) not numeric, can not use numeric value accessors".into());
+        }
         _ => return Err("value must be a number".into()),
     };
     if !number.is_finite() {
@@ -400,11 +431,16 @@ fn coerce_float(float_type: FloatType, value: &Value) -> std::result::Result<f64
             .trim()
             .parse::<f64>()
             .map_err(|_| format!("For input string: \"{text}\""))?,
-        Value::Bool(_) => return Err("Current token (VALUE_TRUE) not numeric, can not use numeric value accessors".into()),
+        Value::Bool(_) => {
+            return Err("Current token (VALUE_TRUE) not numeric, can not use numeric value accessors".into());
+        }
         _ => return Err("value must be a number".into()),
     };
     if !number.is_finite() {
-        return Err(format!("[{}] supports only finite values, but got [{number}]", float_name(float_type)));
+        return Err(format!(
+            "[{}] supports only finite values, but got [{number}]",
+            float_name(float_type)
+        ));
     }
     Ok(match float_type {
         FloatType::Double => number,
@@ -481,8 +517,16 @@ mod tests {
         let DocumentWalk::Parsed(parsed) = walk(&mapping, source).expect("walk") else {
             panic!("expected values");
         };
-        assert!(parsed.values.contains(&("title".into(), IndexedValue::Text("Red shoes".into()))));
-        assert!(parsed.values.contains(&("title.keyword".into(), IndexedValue::Keyword("Red shoes".into()))));
+        assert!(
+            parsed
+                .values
+                .contains(&("title".into(), IndexedValue::Text("Red shoes".into())))
+        );
+        assert!(
+            parsed
+                .values
+                .contains(&("title.keyword".into(), IndexedValue::Keyword("Red shoes".into())))
+        );
         assert!(parsed.values.contains(&("price".into(), IndexedValue::I64(12))));
         assert!(parsed.present_paths.contains("owner"));
         assert!(parsed.present_paths.contains("owner.name.keyword"));
@@ -496,7 +540,11 @@ mod tests {
             Ok(_) => panic!("expected an error"),
         };
         assert_eq!(error.kind, ErrorKind::DocumentParsing);
-        assert!(error.reason.contains("failed to parse field [price] of type [long] in document with id '1'"));
+        assert!(
+            error
+                .reason
+                .contains("failed to parse field [price] of type [long] in document with id '1'")
+        );
         let DocumentWalk::Parsed(parsed) = walk(&mapping, json!({"price": "12.7"})).expect("walk") else {
             panic!("expected values");
         };
@@ -520,7 +568,8 @@ mod tests {
 
     #[test]
     fn ignore_above_skips_and_reports() {
-        let mapping = Mapping::parse(&json!({"properties": {"k": {"type": "keyword", "ignore_above": 3}}})).expect("mapping");
+        let mapping =
+            Mapping::parse(&json!({"properties": {"k": {"type": "keyword", "ignore_above": 3}}})).expect("mapping");
         let DocumentWalk::Parsed(parsed) = walk(&mapping, json!({"k": ["ab", "abcd"]})).expect("walk") else {
             panic!("expected values");
         };
@@ -530,8 +579,14 @@ mod tests {
 
     #[test]
     fn float_types_keep_their_precision() {
-        assert_eq!(coerce_float(FloatType::Float, &json!(1.1)).expect("float"), f64::from(1.1f32));
-        assert_eq!(coerce_float(FloatType::ScaledFloat { scaling_factor: 100.0 }, &json!(1.234)).expect("scaled"), 1.23);
+        assert_eq!(
+            coerce_float(FloatType::Float, &json!(1.1)).expect("float"),
+            f64::from(1.1f32)
+        );
+        assert_eq!(
+            coerce_float(FloatType::ScaledFloat { scaling_factor: 100.0 }, &json!(1.234)).expect("scaled"),
+            1.23
+        );
         assert_eq!(round_to_half(1.0009765625), 1.0009765625);
     }
 

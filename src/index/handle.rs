@@ -157,10 +157,7 @@ impl IndexHandle {
         let state = IndexState::load(folder)?;
         let engine = Index::open_in_dir(folder.join("tantivy"))?;
         let fields = fields_of(&engine.schema())?;
-        let reader = engine
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+        let reader = engine.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer: IndexWriter = engine.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
         let payload: CommitPayload = engine
             .load_metas()?
@@ -209,8 +206,14 @@ impl IndexHandle {
                 if record.op == WalOp::Index {
                     let parsed = self.parse_for_index(&state, &record.id, &record.source)?;
                     let document = build_tantivy_document(
-                        &self.fields, &state, &record.id, record.ord, record.seq_no, record.version,
-                        &record.source, &parsed,
+                        &self.fields,
+                        &state,
+                        &record.id,
+                        record.ord,
+                        record.seq_no,
+                        record.version,
+                        &record.source,
+                        &parsed,
                     );
                     writer.add_document(document)?;
                 }
@@ -312,9 +315,7 @@ impl IndexHandle {
         let term = Term::from_field_text(self.fields.id, id);
         for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
             let inverted = segment.inverted_index(self.fields.id)?;
-            let Some(mut postings) =
-                inverted.read_postings(&term, tantivy::schema::IndexRecordOption::Basic)?
-            else {
+            let Some(mut postings) = inverted.read_postings(&term, tantivy::schema::IndexRecordOption::Basic)? else {
                 continue;
             };
             let alive = segment.alive_bitset();
@@ -331,12 +332,7 @@ impl IndexHandle {
 
     /// Reads the version fields and source of a stored document.
     pub fn version_of(&self, document: &TantivyDocument) -> DocVersion {
-        let read_u64 = |field| {
-            document
-                .get_first(field)
-                .and_then(|value| value.as_u64())
-                .unwrap_or(0)
-        };
+        let read_u64 = |field| document.get_first(field).and_then(|value| value.as_u64()).unwrap_or(0);
         let source = document
             .get_first(self.fields.source)
             .and_then(|value| value.as_bytes())
@@ -403,10 +399,13 @@ impl IndexHandle {
     }
 
     fn version_conflict(&self, id: &str, detail: String) -> Error {
-        Error::new(ErrorKind::VersionConflict, format!("[{id}]: version conflict, {detail}"))
-            .with_meta("index_uuid", self.uuid.clone())
-            .with_meta("shard", "0")
-            .with_meta("index", self.name())
+        Error::new(
+            ErrorKind::VersionConflict,
+            format!("[{id}]: version conflict, {detail}"),
+        )
+        .with_meta("index_uuid", self.uuid.clone())
+        .with_meta("shard", "0")
+        .with_meta("index", self.name())
     }
 
     fn apply_one(&self, side: &mut WriteSide, op: WriteOp) -> Result<WriteResult> {
@@ -420,10 +419,10 @@ impl IndexHandle {
             } => {
                 let current = self.current(&id)?;
                 if create_only && let Some(current) = &current {
-                    return Err(self.version_conflict(&id, format!(
-                        "document already exists (current version [{}])",
-                        current.version
-                    )));
+                    return Err(self.version_conflict(
+                        &id,
+                        format!("document already exists (current version [{}])", current.version),
+                    ));
                 }
                 self.check_conditions(&id, current.as_ref(), if_seq_no, if_primary_term)?;
                 self.index_document(side, &id, source, current.as_ref())
@@ -490,10 +489,12 @@ impl IndexHandle {
                         (Some(upsert), _, _) => upsert,
                         (None, true, Some(doc)) => doc,
                         _ => {
-                            return Err(Error::new(ErrorKind::DocumentMissing, format!("[{id}]: document missing"))
-                                .with_meta("index_uuid", self.uuid.clone())
-                                .with_meta("shard", "0")
-                                .with_meta("index", self.name()));
+                            return Err(
+                                Error::new(ErrorKind::DocumentMissing, format!("[{id}]: document missing"))
+                                    .with_meta("index_uuid", self.uuid.clone())
+                                    .with_meta("shard", "0")
+                                    .with_meta("index", self.name()),
+                            );
                         }
                     };
                     let bytes = serde_json::to_vec(&Value::Object(new_source))?;
@@ -529,9 +530,8 @@ impl IndexHandle {
         source: Vec<u8>,
         current: Option<&DocVersion>,
     ) -> Result<WriteResult> {
-        let value: Value = serde_json::from_slice(&source).map_err(|error| {
-            Error::new(ErrorKind::DocumentParsing, format!("failed to parse: {error}"))
-        })?;
+        let value: Value = serde_json::from_slice(&source)
+            .map_err(|error| Error::new(ErrorKind::DocumentParsing, format!("failed to parse: {error}")))?;
         let Value::Object(object) = value else {
             return Err(Error::new(
                 ErrorKind::DocumentParsing,
@@ -566,9 +566,7 @@ impl IndexHandle {
         side.next_ord += 1;
         let writer = side.writer.as_ref().ok_or_else(|| Error::internal("writer closed"))?;
         writer.delete_term(Term::from_field_text(self.fields.id, id));
-        let document = build_tantivy_document(
-            &self.fields, &state, id, ord, seq_no, version, &stored_source, &parsed,
-        );
+        let document = build_tantivy_document(&self.fields, &state, id, ord, seq_no, version, &stored_source, &parsed);
         writer.add_document(document)?;
         let stored_source = Arc::new(stored_source);
         self.live.lock().insert(

@@ -98,9 +98,8 @@ impl IndexState {
     /// Reads `meta.json` from `folder`.
     pub fn load(folder: &Path) -> Result<IndexState> {
         let bytes = std::fs::read(folder.join("meta.json"))?;
-        let stored: StoredMeta = serde_json::from_slice(&bytes).map_err(|error| {
-            Error::internal(format!("corrupt index metadata in {}: {error}", folder.display()))
-        })?;
+        let stored: StoredMeta = serde_json::from_slice(&bytes)
+            .map_err(|error| Error::internal(format!("corrupt index metadata in {}: {error}", folder.display())))?;
         let settings = IndexSettings::from_stored(&stored.settings);
         Ok(IndexState {
             name: stored.name,

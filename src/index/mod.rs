@@ -9,10 +9,10 @@ pub mod meta;
 pub mod names;
 pub mod registry;
 pub mod schema;
+pub mod search;
 pub mod settings;
 pub mod source_filter;
 pub mod tantivy_doc;
-pub mod search;
 pub mod to_tantivy;
 
 pub use handle::{IndexHandle, WriteOp, WriteOutcome, WriteResult};

@@ -15,7 +15,10 @@ pub fn validate_index_name(name: &str) -> Result<()> {
     if name.is_empty() {
         return invalid("must not be empty");
     }
-    if name.chars().any(|c| matches!(c, '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|' | ' ' | ',')) {
+    if name
+        .chars()
+        .any(|c| matches!(c, '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|' | ' ' | ','))
+    {
         return invalid(r#"must not contain the following characters [ , ", *, \, <, |, ,, >, /, ?]"#);
     }
     if name.contains('#') {

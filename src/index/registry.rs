@@ -162,7 +162,11 @@ impl IndexRegistry {
             {
                 selected.retain(|name, handle| {
                     !(crate::index::source_filter::path_matches(excluded, name)
-                        || handle.state().aliases.keys().any(|alias| crate::index::source_filter::path_matches(excluded, alias)))
+                        || handle
+                            .state()
+                            .aliases
+                            .keys()
+                            .any(|alias| crate::index::source_filter::path_matches(excluded, alias)))
                 });
                 continue;
             }

@@ -13,8 +13,8 @@
 //!   the field's ES analyzer.
 
 use tantivy::schema::{
-    BytesOptions, Field, IndexRecordOption, JsonObjectOptions, NumericOptions, STORED, STRING,
-    Schema, TextFieldIndexing, TextOptions,
+    BytesOptions, Field, IndexRecordOption, JsonObjectOptions, NumericOptions, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions,
 };
 
 /// How many ES `text` fields (multi-fields included) one index can hold.
@@ -38,10 +38,7 @@ pub struct SchemaFields {
 pub fn build_schema() -> (Schema, SchemaFields) {
     let mut builder = Schema::builder();
     let id = builder.add_text_field("_id", STRING | STORED);
-    let ord = builder.add_u64_field(
-        "_ord",
-        NumericOptions::default().set_indexed().set_fast().set_stored(),
-    );
+    let ord = builder.add_u64_field("_ord", NumericOptions::default().set_indexed().set_fast().set_stored());
     let seq_no = builder.add_u64_field("_seq_no", NumericOptions::default().set_fast().set_stored());
     let version = builder.add_u64_field("_version", NumericOptions::default().set_stored());
     let source = builder.add_bytes_field("_source", BytesOptions::default().set_stored());
@@ -59,9 +56,7 @@ pub fn build_schema() -> (Schema, SchemaFields) {
     );
     let doc_values_only = builder.add_json_field(
         "dv",
-        JsonObjectOptions::default()
-            .set_fast("raw")
-            .set_expand_dots_enabled(),
+        JsonObjectOptions::default().set_fast("raw").set_expand_dots_enabled(),
     );
     let text_indexing = TextFieldIndexing::default()
         .set_tokenizer("raw")

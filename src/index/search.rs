@@ -41,8 +41,20 @@ impl SortValue {
     fn compare(&self, other: &SortValue, missing_first: bool) -> Ordering {
         match (self, other) {
             (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
-            (SortValue::Missing, _) => if missing_first { Ordering::Less } else { Ordering::Greater },
-            (_, SortValue::Missing) => if missing_first { Ordering::Greater } else { Ordering::Less },
+            (SortValue::Missing, _) => {
+                if missing_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (_, SortValue::Missing) => {
+                if missing_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
             (SortValue::I64(left), SortValue::I64(right)) => left.cmp(right),
             (SortValue::F64(left), SortValue::F64(right)) => left.total_cmp(right),
             (SortValue::I64(left), SortValue::F64(right)) => (*left as f64).total_cmp(right),
@@ -85,8 +97,16 @@ fn open_sort_column(segment: &SegmentReader, column_name: &str, field_type: &Fie
     let opened = match field_type {
         FieldType::Integer(_) => fast.column_opt::<i64>(column_name).ok().flatten().map(SortColumn::I64),
         FieldType::Float(_) => fast.column_opt::<f64>(column_name).ok().flatten().map(SortColumn::F64),
-        FieldType::Date { .. } => fast.column_opt::<tantivy::DateTime>(column_name).ok().flatten().map(SortColumn::Date),
-        FieldType::Boolean => fast.column_opt::<bool>(column_name).ok().flatten().map(SortColumn::Bool),
+        FieldType::Date { .. } => fast
+            .column_opt::<tantivy::DateTime>(column_name)
+            .ok()
+            .flatten()
+            .map(SortColumn::Date),
+        FieldType::Boolean => fast
+            .column_opt::<bool>(column_name)
+            .ok()
+            .flatten()
+            .map(SortColumn::Bool),
         FieldType::Keyword { .. } => fast.str(column_name).ok().flatten().map(SortColumn::Str),
         _ => None,
     };
@@ -97,11 +117,16 @@ fn read_sort_value(column: &SortColumn, doc: DocId, order: SortOrder) -> SortVal
     // ES sorts multi-valued fields by their min (asc) or max (desc) by default.
     let pick_last = order == SortOrder::Desc;
     match column {
-        SortColumn::I64(column) => pick(column.values_for_doc(doc), pick_last).map_or(SortValue::Missing, SortValue::I64),
-        SortColumn::F64(column) => pick(column.values_for_doc(doc), pick_last).map_or(SortValue::Missing, SortValue::F64),
+        SortColumn::I64(column) => {
+            pick(column.values_for_doc(doc), pick_last).map_or(SortValue::Missing, SortValue::I64)
+        }
+        SortColumn::F64(column) => {
+            pick(column.values_for_doc(doc), pick_last).map_or(SortValue::Missing, SortValue::F64)
+        }
         SortColumn::Date(column) => pick(column.values_for_doc(doc), pick_last)
             .map_or(SortValue::Missing, |date| SortValue::I64(date.into_timestamp_millis())),
-        SortColumn::Bool(column) => pick(column.values_for_doc(doc), pick_last).map_or(SortValue::Missing, |flag| SortValue::I64(i64::from(flag))),
+        SortColumn::Bool(column) => pick(column.values_for_doc(doc), pick_last)
+            .map_or(SortValue::Missing, |flag| SortValue::I64(i64::from(flag))),
         SortColumn::Str(column) => {
             let ords: Vec<u64> = column.term_ords(doc).collect();
             let chosen = if pick_last { ords.last() } else { ords.first() };
@@ -133,7 +158,11 @@ fn pick<T: PartialOrd>(values: impl Iterator<Item = T>, last: bool) -> Option<T>
 /// Builds the tantivy query of a request for one index (query AND post_filter).
 pub fn build_query(handle: &IndexHandle, request: &SearchRequest, now_millis: i64) -> Result<Box<dyn Query>> {
     let state = handle.state();
-    let builder = QueryBuilder { state: &state, fields: handle.fields(), now_millis };
+    let builder = QueryBuilder {
+        state: &state,
+        fields: handle.fields(),
+        now_millis,
+    };
     let main = builder.build(&request.query)?;
     let mut query: Box<dyn Query> = main;
     if let Some(post_filter) = &request.post_filter {
@@ -147,7 +176,11 @@ pub fn build_query(handle: &IndexHandle, request: &SearchRequest, now_millis: i6
     Ok(query)
 }
 
-fn sort_columns(handle: &IndexHandle, sort: &[SortField], segment: &SegmentReader) -> Result<Vec<Option<(SortColumn, SortOrder)>>> {
+fn sort_columns(
+    handle: &IndexHandle,
+    sort: &[SortField],
+    segment: &SegmentReader,
+) -> Result<Vec<Option<(SortColumn, SortOrder)>>> {
     let state = handle.state();
     sort.iter()
         .map(|key| match key {
@@ -168,7 +201,13 @@ fn sort_columns(handle: &IndexHandle, sort: &[SortField], segment: &SegmentReade
         .collect()
 }
 
-fn collect_all(handle: &IndexHandle, searcher: &Searcher, query: &dyn Query, request: &SearchRequest, index_position: usize) -> Result<Vec<Candidate>> {
+fn collect_all(
+    handle: &IndexHandle,
+    searcher: &Searcher,
+    query: &dyn Query,
+    request: &SearchRequest,
+    index_position: usize,
+) -> Result<Vec<Candidate>> {
     let scoring = EnableScoring::enabled_from_searcher(searcher);
     let weight = query.weight(scoring)?;
     let mut candidates = Vec::new();
@@ -176,28 +215,34 @@ fn collect_all(handle: &IndexHandle, searcher: &Searcher, query: &dyn Query, req
         let columns = sort_columns(handle, &request.sort, segment)?;
         let alive = segment.alive_bitset().cloned();
         let mut failure = None;
-        weight.for_each(segment, &mut |doc, score| {
-            if alive.as_ref().is_some_and(|bits| !bits.is_alive(doc)) {
-                return;
-            }
-            if request.min_score.is_some_and(|minimum| score < minimum) {
-                return;
-            }
-            let sort_values = request
-                .sort
-                .iter()
-                .zip(columns.iter())
-                .map(|(key, column)| match (key, column) {
-                    (SortField::Score(_), _) => SortValue::F64(f64::from(score)),
-                    (SortField::Doc(_), _) => SortValue::I64(i64::from(doc) + ((segment_ord as i64) << 32)),
-                    (_, Some((column, order))) => read_sort_value(column, doc, *order),
-                    (_, None) => SortValue::Missing,
-                })
-                .collect();
-            candidates.push(Candidate { index_position, address: DocAddress::new(segment_ord as u32, doc), score, sort_values });
-        })
-        .map_err(|error| failure = Some(error))
-        .ok();
+        weight
+            .for_each(segment, &mut |doc, score| {
+                if alive.as_ref().is_some_and(|bits| !bits.is_alive(doc)) {
+                    return;
+                }
+                if request.min_score.is_some_and(|minimum| score < minimum) {
+                    return;
+                }
+                let sort_values = request
+                    .sort
+                    .iter()
+                    .zip(columns.iter())
+                    .map(|(key, column)| match (key, column) {
+                        (SortField::Score(_), _) => SortValue::F64(f64::from(score)),
+                        (SortField::Doc(_), _) => SortValue::I64(i64::from(doc) + ((segment_ord as i64) << 32)),
+                        (_, Some((column, order))) => read_sort_value(column, doc, *order),
+                        (_, None) => SortValue::Missing,
+                    })
+                    .collect();
+                candidates.push(Candidate {
+                    index_position,
+                    address: DocAddress::new(segment_ord as u32, doc),
+                    score,
+                    sort_values,
+                });
+            })
+            .map_err(|error| failure = Some(error))
+            .ok();
         if let Some(error) = failure {
             return Err(error.into());
         }
@@ -216,10 +261,13 @@ fn compare_candidates(sort: &[SortField], left: &Candidate, right: &Candidate) -
     for (position, key) in sort.iter().enumerate() {
         let (order, missing_first) = match key {
             SortField::Score(order) | SortField::Doc(order) => (*order, false),
-            SortField::Field { order, missing_first, .. } => (*order, *missing_first),
+            SortField::Field {
+                order, missing_first, ..
+            } => (*order, *missing_first),
         };
         let mut ordering = left.sort_values[position].compare(&right.sort_values[position], missing_first);
-        let both_present = left.sort_values[position] != SortValue::Missing && right.sort_values[position] != SortValue::Missing;
+        let both_present =
+            left.sort_values[position] != SortValue::Missing && right.sort_values[position] != SortValue::Missing;
         if order == SortOrder::Desc && both_present {
             ordering = ordering.reverse();
         }
@@ -227,7 +275,9 @@ fn compare_candidates(sort: &[SortField], left: &Candidate, right: &Candidate) -
             return ordering;
         }
     }
-    left.index_position.cmp(&right.index_position).then(left.address.cmp(&right.address))
+    left.index_position
+        .cmp(&right.index_position)
+        .then(left.address.cmp(&right.address))
 }
 
 fn after_search_after(sort: &[SortField], candidate: &Candidate, after: &[Value]) -> bool {
@@ -236,13 +286,18 @@ fn after_search_after(sort: &[SortField], candidate: &Candidate, after: &[Value]
             return true;
         };
         let marker_value = match marker {
-            Value::Number(number) => number.as_i64().map(SortValue::I64).unwrap_or_else(|| SortValue::F64(number.as_f64().unwrap_or(0.0))),
+            Value::Number(number) => number
+                .as_i64()
+                .map(SortValue::I64)
+                .unwrap_or_else(|| SortValue::F64(number.as_f64().unwrap_or(0.0))),
             Value::String(text) => SortValue::Str(text.clone()),
             _ => SortValue::Missing,
         };
         let (order, missing_first) = match key {
             SortField::Score(order) | SortField::Doc(order) => (*order, false),
-            SortField::Field { order, missing_first, .. } => (*order, *missing_first),
+            SortField::Field {
+                order, missing_first, ..
+            } => (*order, *missing_first),
         };
         let mut ordering = candidate.sort_values[position].compare(&marker_value, missing_first);
         if order == SortOrder::Desc {
@@ -265,13 +320,20 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
     let mut searchers = Vec::with_capacity(handles.len());
     for (index_position, handle) in handles.iter().enumerate() {
         let searcher = handle.searcher();
-        let query = build_query(handle, request, now_millis).map_err(|error| Error::search_phase(error, &handle.name()))?;
+        let query =
+            build_query(handle, request, now_millis).map_err(|error| Error::search_phase(error, &handle.name()))?;
         let simple = request.sort.is_empty() && request.min_score.is_none() && request.search_after.is_none();
         if simple {
             let limit = needed.max(1);
-            let (top, count) = searcher.search(query.as_ref(), &(TopDocs::with_limit(limit).order_by_score(), Count))?;
+            let (top, count) =
+                searcher.search(query.as_ref(), &(TopDocs::with_limit(limit).order_by_score(), Count))?;
             total += count as u64;
-            candidates.extend(top.into_iter().map(|(score, address)| Candidate { index_position, address, score, sort_values: Vec::new() }));
+            candidates.extend(top.into_iter().map(|(score, address)| Candidate {
+                index_position,
+                address,
+                score,
+                sort_values: Vec::new(),
+            }));
         } else {
             let mut all = collect_all(handle, &searcher, query.as_ref(), request, index_position)?;
             total += all.len() as u64;
@@ -280,7 +342,10 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
             }
             candidates.extend(all);
         }
-        handle.counters.search_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        handle
+            .counters
+            .search_total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         searchers.push(searcher);
     }
     candidates.sort_by(|left, right| compare_candidates(&request.sort, left, right));
@@ -303,7 +368,11 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
             .to_string();
         let stored = handle.version_of(&document);
         let mut hit = json!({"_index": handle.name(), "_id": id});
-        hit["_score"] = if sorted_by_field && !request.track_scores { Value::Null } else { score_json(candidate.score) };
+        hit["_score"] = if sorted_by_field && !request.track_scores {
+            Value::Null
+        } else {
+            score_json(candidate.score)
+        };
         if request.version {
             hit["_version"] = json!(stored.version);
         }
@@ -372,7 +441,8 @@ pub fn explanation_json(explanation: &tantivy::query::Explanation) -> Value {
 pub fn run_count(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_millis: i64) -> Result<u64> {
     let mut total = 0u64;
     for handle in handles {
-        let query = build_query(handle, request, now_millis).map_err(|error| Error::search_phase(error, &handle.name()))?;
+        let query =
+            build_query(handle, request, now_millis).map_err(|error| Error::search_phase(error, &handle.name()))?;
         total += query.count(&handle.searcher())? as u64;
     }
     Ok(total)

@@ -42,7 +42,20 @@ const PRIVATE_SETTINGS: &[&str] = &["uuid", "creation_date", "provided_name", "v
 const STATIC_SETTINGS: &[&str] = &["number_of_shards", "codec", "number_of_routing_shards", "store.type"];
 
 /// Prefixes accepted as-is (ES plugins and cluster features Iris tolerates but ignores).
-const TOLERATED_PREFIXES: &[&str] = &["blocks.", "lifecycle.", "routing.", "analysis.", "similarity.", "translog.", "unassigned.", "write.", "merge.", "search.slowlog.", "indexing.slowlog.", "knn."];
+const TOLERATED_PREFIXES: &[&str] = &[
+    "blocks.",
+    "lifecycle.",
+    "routing.",
+    "analysis.",
+    "similarity.",
+    "translog.",
+    "unassigned.",
+    "write.",
+    "merge.",
+    "search.slowlog.",
+    "indexing.slowlog.",
+    "knn.",
+];
 
 /// Validated index settings, keyed by their name without the `index.` prefix.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -189,9 +202,7 @@ impl IndexSettings {
     /// Returns the refresh interval; None means refresh is disabled (`-1`).
     pub fn refresh_interval_ms(&self, default_ms: u64) -> Option<u64> {
         match self.get("refresh_interval") {
-            Some(text) => parse_time_value_ms(text, "index.refresh_interval")
-                .ok()
-                .flatten(),
+            Some(text) => parse_time_value_ms(text, "index.refresh_interval").ok().flatten(),
             None => Some(default_ms),
         }
     }
@@ -266,7 +277,10 @@ mod tests {
 
     #[test]
     fn accepts_nested_and_dotted_forms() {
-        let settings = IndexSettings::parse(&json!({"number_of_shards": 1, "index": {"refresh_interval": "5s"}, "index.max_result_window": 50})).expect("valid");
+        let settings = IndexSettings::parse(
+            &json!({"number_of_shards": 1, "index": {"refresh_interval": "5s"}, "index.max_result_window": 50}),
+        )
+        .expect("valid");
         assert_eq!(settings.get("number_of_shards"), Some("1"));
         assert_eq!(settings.refresh_interval_ms(1000), Some(5000));
         assert_eq!(settings.max_result_window(), 50);
@@ -279,7 +293,9 @@ mod tests {
         assert!(error.reason.starts_with("unknown setting [index.bogus]"));
         let mut settings = IndexSettings::parse(&json!({})).expect("valid");
         assert!(settings.apply(&json!({"index.number_of_shards": 2}), true).is_err());
-        settings.apply(&json!({"index.refresh_interval": "-1"}), true).expect("dynamic");
+        settings
+            .apply(&json!({"index.refresh_interval": "-1"}), true)
+            .expect("dynamic");
         assert_eq!(settings.refresh_interval_ms(1000), None);
     }
 

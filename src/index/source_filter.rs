@@ -74,8 +74,7 @@ fn filter_object(object: &Map<String, Value>, prefix: &str, filter: &SourceFilte
         if filter.excludes.iter().any(|pattern| path_matches(pattern, &path)) {
             continue;
         }
-        let included = filter.includes.is_empty()
-            || filter.includes.iter().any(|pattern| path_matches(pattern, &path));
+        let included = filter.includes.is_empty() || filter.includes.iter().any(|pattern| path_matches(pattern, &path));
         if included {
             out.insert(key.clone(), filter_excludes_only(value, &path, filter));
             continue;
@@ -154,7 +153,10 @@ mod tests {
         let source = json!({"a": 1, "obj": {"x": 1, "y": {"z": 2}}, "arr": [{"x": 1, "y": 2}]});
         assert_eq!(apply(&["obj.x"], &[], source.clone()), json!({"obj": {"x": 1}}));
         assert_eq!(apply(&["obj.*"], &["obj.y"], source.clone()), json!({"obj": {"x": 1}}));
-        assert_eq!(apply(&[], &["arr.y", "a"], source.clone()), json!({"obj": {"x": 1, "y": {"z": 2}}, "arr": [{"x": 1}]}));
+        assert_eq!(
+            apply(&[], &["arr.y", "a"], source.clone()),
+            json!({"obj": {"x": 1, "y": {"z": 2}}, "arr": [{"x": 1}]})
+        );
         assert_eq!(apply(&["*.z"], &[], source), json!({"obj": {"y": {"z": 2}}}));
     }
 }

@@ -6,8 +6,8 @@ use std::ops::Bound;
 
 use serde_json::Value;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, FuzzyTermQuery,
-    Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery, FuzzyTermQuery, Occur,
+    PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DateTime, Term};
@@ -55,22 +55,52 @@ impl QueryBuilder<'_> {
             QueryAst::MatchAll { boost } => Ok(constant(Box::new(AllQuery), *boost)),
             QueryAst::MatchNone => Ok(Box::new(EmptyQuery)),
             QueryAst::Named { query, .. } => self.build(query),
-            QueryAst::Term { field, value, boost, case_insensitive } => self.term(field, value, *boost, *case_insensitive),
+            QueryAst::Term {
+                field,
+                value,
+                boost,
+                case_insensitive,
+            } => self.term(field, value, *boost, *case_insensitive),
             QueryAst::Terms { field, values, boost } => self.terms(field, values, *boost),
-            QueryAst::Match { field, query, options, boost } => self.match_query(field, query, options, *boost),
-            QueryAst::MatchPhrase { field, query, slop, analyzer, boost } => self.phrase(field, query, *slop, analyzer.as_deref(), *boost),
-            QueryAst::MatchPhrasePrefix { field, query, boost, .. } => self.phrase_prefix(field, query, *boost),
-            QueryAst::MultiMatch { fields, query, kind, tie_breaker, slop, options, boost } => {
+            QueryAst::Match {
+                field,
+                query,
+                options,
+                boost,
+            } => self.match_query(field, query, options, *boost),
+            QueryAst::MatchPhrase {
+                field,
+                query,
+                slop,
+                analyzer,
+                boost,
+            } => self.phrase(field, query, *slop, analyzer.as_deref(), *boost),
+            QueryAst::MatchPhrasePrefix {
+                field, query, boost, ..
+            } => self.phrase_prefix(field, query, *boost),
+            QueryAst::MultiMatch {
+                fields,
+                query,
+                kind,
+                tie_breaker,
+                slop,
+                options,
+                boost,
+            } => {
                 let field_paths = self.expand_fields(fields.iter().map(|field| (field.field.as_str(), field.boost)));
                 let mut per_field = Vec::new();
                 for (path, field_boost) in field_paths {
                     let sub = match kind {
                         MultiMatchType::Phrase => {
-                            let Some(text) = scalar_text(query) else { continue };
+                            let Some(text) = scalar_text(query) else {
+                                continue;
+                            };
                             self.phrase(&path, &text, *slop, options.analyzer.as_deref(), field_boost)?
                         }
                         MultiMatchType::PhrasePrefix => {
-                            let Some(text) = scalar_text(query) else { continue };
+                            let Some(text) = scalar_text(query) else {
+                                continue;
+                            };
                             self.phrase_prefix(&path, &text, field_boost)?
                         }
                         _ => {
@@ -85,32 +115,61 @@ impl QueryBuilder<'_> {
                     return Ok(Box::new(EmptyQuery));
                 }
                 let combined: BoxQuery = match kind {
-                    MultiMatchType::MostFields | MultiMatchType::BoolPrefix => {
-                        Box::new(BooleanQuery::new(per_field.into_iter().map(|query| (Occur::Should, query)).collect()))
-                    }
-                    MultiMatchType::CrossFields => Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, tie_breaker.unwrap_or(0.0))),
-                    _ => Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, tie_breaker.unwrap_or(0.0))),
+                    MultiMatchType::MostFields | MultiMatchType::BoolPrefix => Box::new(BooleanQuery::new(
+                        per_field.into_iter().map(|query| (Occur::Should, query)).collect(),
+                    )),
+                    MultiMatchType::CrossFields => Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                        per_field,
+                        tie_breaker.unwrap_or(0.0),
+                    )),
+                    _ => Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                        per_field,
+                        tie_breaker.unwrap_or(0.0),
+                    )),
                 };
                 Ok(boosted(combined, *boost))
             }
             QueryAst::Range { field, bounds, boost } => self.range(field, bounds, *boost),
             QueryAst::Exists { field, boost } => {
                 let term = Term::from_field_text(self.fields.exists, field);
-                Ok(constant(Box::new(TermQuery::new(term, IndexRecordOption::Basic)), *boost))
+                Ok(constant(
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+                    *boost,
+                ))
             }
             QueryAst::Ids { values, boost } => {
                 let terms = values.iter().map(|id| Term::from_field_text(self.fields.id, id));
                 Ok(constant(Box::new(TermSetQuery::new(terms)), *boost))
             }
-            QueryAst::Prefix { field, value, boost, case_insensitive } => {
+            QueryAst::Prefix {
+                field,
+                value,
+                boost,
+                case_insensitive,
+            } => {
                 let pattern = format!("{}.*", regex_escape(value));
                 self.pattern_query(field, &pattern, *boost, *case_insensitive)
             }
-            QueryAst::Wildcard { field, pattern, boost, case_insensitive } => {
-                self.pattern_query(field, &wildcard_to_regex(pattern), *boost, *case_insensitive)
-            }
-            QueryAst::Regexp { field, pattern, boost, case_insensitive } => self.pattern_query(field, pattern, *boost, *case_insensitive),
-            QueryAst::Fuzzy { field, value, fuzziness, transpositions, boost, .. } => {
+            QueryAst::Wildcard {
+                field,
+                pattern,
+                boost,
+                case_insensitive,
+            } => self.pattern_query(field, &wildcard_to_regex(pattern), *boost, *case_insensitive),
+            QueryAst::Regexp {
+                field,
+                pattern,
+                boost,
+                case_insensitive,
+            } => self.pattern_query(field, pattern, *boost, *case_insensitive),
+            QueryAst::Fuzzy {
+                field,
+                value,
+                fuzziness,
+                transpositions,
+                boost,
+                ..
+            } => {
                 let Some(text) = scalar_text(value) else {
                     return Err(Error::parsing("[fuzzy] query requires a value"));
                 };
@@ -134,7 +193,14 @@ impl QueryBuilder<'_> {
                     _ => self.term(field, value, *boost, false),
                 }
             }
-            QueryAst::Bool { must, should, filter, must_not, minimum_should_match, boost } => {
+            QueryAst::Bool {
+                must,
+                should,
+                filter,
+                must_not,
+                minimum_should_match,
+                boost,
+            } => {
                 let mut clauses: Vec<(Occur, BoxQuery)> = Vec::new();
                 for query in must {
                     clauses.push((Occur::Must, self.build(query)?));
@@ -171,9 +237,19 @@ impl QueryBuilder<'_> {
                 Ok(boosted(query, *boost))
             }
             QueryAst::ConstantScore { filter, boost } => Ok(constant(self.build(filter)?, *boost)),
-            QueryAst::DisMax { queries, tie_breaker, boost } => {
-                let built = queries.iter().map(|query| self.build(query)).collect::<Result<Vec<_>>>()?;
-                Ok(boosted(Box::new(DisjunctionMaxQuery::with_tie_breaker(built, *tie_breaker)), *boost))
+            QueryAst::DisMax {
+                queries,
+                tie_breaker,
+                boost,
+            } => {
+                let built = queries
+                    .iter()
+                    .map(|query| self.build(query))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(boosted(
+                    Box::new(DisjunctionMaxQuery::with_tie_breaker(built, *tie_breaker)),
+                    *boost,
+                ))
             }
             QueryAst::Boosting { .. } => Err(shard_error("[boosting] query is not supported by Iris yet".into())),
         }
@@ -185,7 +261,8 @@ impl QueryBuilder<'_> {
         for (spec, boost) in specs {
             if spec.contains('*') {
                 for field in self.state.mapping.fields() {
-                    let searchable = matches!(field.field_type, FieldType::Text { .. } | FieldType::Keyword { .. }) && field.indexed;
+                    let searchable =
+                        matches!(field.field_type, FieldType::Text { .. } | FieldType::Keyword { .. }) && field.indexed;
                     if searchable && wildmatch::WildMatch::new(spec).matches(&field.path) {
                         out.push((field.path.clone(), boost));
                     }
@@ -206,7 +283,12 @@ impl QueryBuilder<'_> {
     }
 
     fn text_stats(&self, query: BoxQuery, path: &str, slot: Field) -> BoxQuery {
-        Box::new(FieldStatsQuery::new(query, self.fields.exists, path, TokenCount::WholeField(slot)))
+        Box::new(FieldStatsQuery::new(
+            query,
+            self.fields.exists,
+            path,
+            TokenCount::WholeField(slot),
+        ))
     }
 
     fn keyword_stats(&self, query: BoxQuery, path: &str) -> BoxQuery {
@@ -217,7 +299,10 @@ impl QueryBuilder<'_> {
             query,
             self.fields.exists,
             path,
-            TokenCount::JsonPath { field: self.fields.values, path_prefix },
+            TokenCount::JsonPath {
+                field: self.fields.values,
+                path_prefix,
+            },
         ))
     }
 
@@ -226,36 +311,56 @@ impl QueryBuilder<'_> {
             return Ok(None);
         };
         if !def.indexed && !def.has_doc_values() {
-            return Err(shard_error(format!("failed to create query: Cannot search on field [{path}] since it is not indexed.")));
+            return Err(shard_error(format!(
+                "failed to create query: Cannot search on field [{path}] since it is not indexed."
+            )));
         }
         Ok(Some(def))
     }
 
     fn values_field(&self, def: &FieldDef) -> Field {
-        if def.indexed { self.fields.values } else { self.fields.doc_values_only }
+        if def.indexed {
+            self.fields.values
+        } else {
+            self.fields.doc_values_only
+        }
     }
 
     /// Returns the typed term for `value` in a keyword/numeric/date/boolean field.
-    fn value_term(&self, def: &FieldDef, value: &Value, rounding: Rounding, format: Option<&DateFormat>) -> Result<Term> {
+    fn value_term(
+        &self,
+        def: &FieldDef,
+        value: &Value,
+        rounding: Rounding,
+        format: Option<&DateFormat>,
+    ) -> Result<Term> {
         let mut term = Term::from_field_json_path(self.values_field(def), &def.path, true);
-        let invalid = |what: &str| {
-            shard_error(format!("failed to create query: {what}"))
-        };
+        let invalid = |what: &str| shard_error(format!("failed to create query: {what}"));
         match &def.field_type {
             FieldType::Keyword { normalizer, .. } => {
                 let text = scalar_text(value).ok_or_else(|| invalid("keyword value must be a scalar"))?;
-                let text = if normalizer.as_deref() == Some("lowercase") { text.to_lowercase() } else { text };
+                let text = if normalizer.as_deref() == Some("lowercase") {
+                    text.to_lowercase()
+                } else {
+                    text
+                };
                 term.append_type_and_str(&text);
             }
             FieldType::Integer(integer_type) => {
                 let number = integer_value(value, *integer_type).ok_or_else(|| {
-                    invalid(&format!("For input string: \"{}\"", scalar_text(value).unwrap_or_default()))
+                    invalid(&format!(
+                        "For input string: \"{}\"",
+                        scalar_text(value).unwrap_or_default()
+                    ))
                 })?;
                 term.append_type_and_fast_value(number);
             }
             FieldType::Float(_) => {
                 let number = float_value(value).ok_or_else(|| {
-                    invalid(&format!("For input string: \"{}\"", scalar_text(value).unwrap_or_default()))
+                    invalid(&format!(
+                        "For input string: \"{}\"",
+                        scalar_text(value).unwrap_or_default()
+                    ))
                 })?;
                 term.append_type_and_fast_value(number);
             }
@@ -264,7 +369,12 @@ impl QueryBuilder<'_> {
                     Value::Bool(flag) => *flag,
                     Value::String(text) if text == "true" => true,
                     Value::String(text) if text == "false" || text.is_empty() => false,
-                    other => return Err(invalid(&format!("Can't parse boolean value [{}], expected [true] or [false]", scalar_text(other).unwrap_or_default()))),
+                    other => {
+                        return Err(invalid(&format!(
+                            "Can't parse boolean value [{}], expected [true] or [false]",
+                            scalar_text(other).unwrap_or_default()
+                        )));
+                    }
                 };
                 term.append_type_and_fast_value(flag);
             }
@@ -273,31 +383,53 @@ impl QueryBuilder<'_> {
                 term.append_type_and_fast_value(DateTime::from_timestamp_millis(millis));
             }
             other => {
-                return Err(invalid(&format!("field [{}] of type [{}] does not support this query", def.path, other.type_name())));
+                return Err(invalid(&format!(
+                    "field [{}] of type [{}] does not support this query",
+                    def.path,
+                    other.type_name()
+                )));
             }
         }
         Ok(term)
     }
 
-    fn date_value(&self, value: &Value, format: &DateFormat, rounding: Rounding, time_zone: Option<&str>) -> Result<i64> {
+    fn date_value(
+        &self,
+        value: &Value,
+        format: &DateFormat,
+        rounding: Rounding,
+        time_zone: Option<&str>,
+    ) -> Result<i64> {
         let zone = match time_zone {
             Some(zone) => Some(parse_time_zone(zone).map_err(|error| Error::illegal_argument(error.to_string()))?),
             None => None,
         };
         match value {
-            Value::Number(number) => number.as_i64().ok_or_else(|| shard_error("failed to create query: invalid date".into())),
-            Value::String(text) => eval_date_math_in_zone(text, format, self.now_millis, rounding, zone).map_err(|error| {
-                Error::new(ErrorKind::QueryShard, format!("failed to create query: {error}"))
-                    .caused_by(Error::new(ErrorKind::IllegalArgument, error.to_string()))
-            }),
-            _ => Err(shard_error("failed to create query: date must be a string or number".into())),
+            Value::Number(number) => number
+                .as_i64()
+                .ok_or_else(|| shard_error("failed to create query: invalid date".into())),
+            Value::String(text) => {
+                eval_date_math_in_zone(text, format, self.now_millis, rounding, zone).map_err(|error| {
+                    Error::new(ErrorKind::QueryShard, format!("failed to create query: {error}"))
+                        .caused_by(Error::new(ErrorKind::IllegalArgument, error.to_string()))
+                })
+            }
+            _ => Err(shard_error(
+                "failed to create query: date must be a string or number".into(),
+            )),
         }
     }
 
     fn term(&self, path: &str, value: &Value, boost: f32, case_insensitive: bool) -> Result<BoxQuery> {
         if path == "_id" {
             let id = scalar_text(value).unwrap_or_default();
-            return Ok(constant(Box::new(TermQuery::new(Term::from_field_text(self.fields.id, &id), IndexRecordOption::Basic)), boost));
+            return Ok(constant(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.id, &id),
+                    IndexRecordOption::Basic,
+                )),
+                boost,
+            ));
         }
         let Some(def) = self.searchable(path)? else {
             return Ok(Box::new(EmptyQuery));
@@ -309,7 +441,10 @@ impl QueryBuilder<'_> {
                 if case_insensitive {
                     return self.pattern_query(path, &regex_escape(&text), boost, true);
                 }
-                let query = Box::new(TermQuery::new(Term::from_field_text(slot, &text), IndexRecordOption::WithFreqs));
+                let query = Box::new(TermQuery::new(
+                    Term::from_field_text(slot, &text),
+                    IndexRecordOption::WithFreqs,
+                ));
                 Ok(boosted(self.text_stats(query, path, slot), boost))
             }
             FieldType::Keyword { .. } => {
@@ -323,7 +458,11 @@ impl QueryBuilder<'_> {
             }
             FieldType::Date { .. } => {
                 // A date term matches the whole rounded interval, as ES's date term query does.
-                let bounds = RangeBounds { gte: Some(value.clone()), lte: Some(value.clone()), ..RangeBounds::default() };
+                let bounds = RangeBounds {
+                    gte: Some(value.clone()),
+                    lte: Some(value.clone()),
+                    ..RangeBounds::default()
+                };
                 self.range(path, &bounds, boost)
             }
             FieldType::Integer(_) | FieldType::Float(_) | FieldType::Boolean => {
@@ -345,7 +484,10 @@ impl QueryBuilder<'_> {
 
     fn terms(&self, path: &str, values: &[Value], boost: f32) -> Result<BoxQuery> {
         if path == "_id" {
-            let terms = values.iter().filter_map(scalar_text).map(|id| Term::from_field_text(self.fields.id, &id));
+            let terms = values
+                .iter()
+                .filter_map(scalar_text)
+                .map(|id| Term::from_field_text(self.fields.id, &id));
             return Ok(constant(Box::new(TermSetQuery::new(terms)), boost));
         }
         let Some(def) = self.searchable(path)? else {
@@ -354,7 +496,11 @@ impl QueryBuilder<'_> {
         let terms: Vec<Term> = match &def.field_type {
             FieldType::Text { .. } => {
                 let slot = self.slot(path)?;
-                values.iter().filter_map(scalar_text).map(|text| Term::from_field_text(slot, &text)).collect()
+                values
+                    .iter()
+                    .filter_map(scalar_text)
+                    .map(|text| Term::from_field_text(slot, &text))
+                    .collect()
             }
             FieldType::Date { .. } => {
                 let clauses = values
@@ -377,7 +523,8 @@ impl QueryBuilder<'_> {
             (None, FieldType::Text { search_analyzer, .. }) => search_analyzer.clone(),
             (None, _) => "keyword".to_string(),
         };
-        EsAnalyzer::builtin(&name).ok_or_else(|| shard_error(format!("failed to create query: [{name}] analyzer not found")))
+        EsAnalyzer::builtin(&name)
+            .ok_or_else(|| shard_error(format!("failed to create query: [{name}] analyzer not found")))
     }
 
     fn match_query(&self, path: &str, query: &Value, options: &MatchOptions, boost: f32) -> Result<BoxQuery> {
@@ -392,13 +539,19 @@ impl QueryBuilder<'_> {
             };
         };
         let Some(text) = scalar_text(query) else {
-            return Err(Error::parsing("[match] query value must be a string, number or boolean"));
+            return Err(Error::parsing(
+                "[match] query value must be a string, number or boolean",
+            ));
         };
         let slot = self.slot(path)?;
         let analyzer = self.analyzer_for(def, options.analyzer.as_deref())?;
         let tokens = analyze(&analyzer, &text);
         if tokens.is_empty() {
-            return Ok(if options.zero_terms_all { constant(Box::new(AllQuery), boost) } else { Box::new(EmptyQuery) });
+            return Ok(if options.zero_terms_all {
+                constant(Box::new(AllQuery), boost)
+            } else {
+                Box::new(EmptyQuery)
+            });
         }
         let term_query = |term_text: &str| -> BoxQuery {
             let term = Term::from_field_text(slot, term_text);
@@ -417,7 +570,11 @@ impl QueryBuilder<'_> {
         let inner: BoxQuery = if tokens.len() == 1 {
             term_query(&tokens[0].term)
         } else {
-            let occur = if options.operator == Operator::And { Occur::Must } else { Occur::Should };
+            let occur = if options.operator == Operator::And {
+                Occur::Must
+            } else {
+                Occur::Should
+            };
             let clauses: Vec<(Occur, BoxQuery)> = tokens.iter().map(|token| (occur, term_query(&token.term))).collect();
             let required = match (&options.minimum_should_match, options.operator) {
                 (Some(spec), Operator::Or) => spec.required(clauses.len()),
@@ -443,9 +600,15 @@ impl QueryBuilder<'_> {
         let tokens = analyze(&self.analyzer_for(def, analyzer)?, text);
         let inner: BoxQuery = match tokens.len() {
             0 => return Ok(Box::new(EmptyQuery)),
-            1 => Box::new(TermQuery::new(Term::from_field_text(slot, &tokens[0].term), IndexRecordOption::WithFreqs)),
+            1 => Box::new(TermQuery::new(
+                Term::from_field_text(slot, &tokens[0].term),
+                IndexRecordOption::WithFreqs,
+            )),
             _ => {
-                let terms = tokens.iter().map(|token| (token.position, Term::from_field_text(slot, &token.term))).collect();
+                let terms = tokens
+                    .iter()
+                    .map(|token| (token.position, Term::from_field_text(slot, &token.term)))
+                    .collect();
                 Box::new(PhraseQuery::new_with_offset_and_slop(terms, slop))
             }
         };
@@ -465,10 +628,16 @@ impl QueryBuilder<'_> {
             0 => return Ok(Box::new(EmptyQuery)),
             1 => {
                 let pattern = format!("{}.*", regex_escape(&tokens[0].term));
-                Box::new(RegexQuery::from_pattern(&pattern, slot).map_err(|error| shard_error(format!("failed to create query: {error}")))?)
+                Box::new(
+                    RegexQuery::from_pattern(&pattern, slot)
+                        .map_err(|error| shard_error(format!("failed to create query: {error}")))?,
+                )
             }
             _ => {
-                let terms = tokens.iter().map(|token| (token.position, Term::from_field_text(slot, &token.term))).collect();
+                let terms = tokens
+                    .iter()
+                    .map(|token| (token.position, Term::from_field_text(slot, &token.term)))
+                    .collect();
                 Box::new(tantivy::query::PhrasePrefixQuery::new_with_offset(terms))
             }
         };
@@ -479,7 +648,11 @@ impl QueryBuilder<'_> {
         let Some(def) = self.searchable(path)? else {
             return Ok(Box::new(EmptyQuery));
         };
-        let pattern = if case_insensitive { format!("(?i:{pattern})") } else { pattern.to_string() };
+        let pattern = if case_insensitive {
+            format!("(?i:{pattern})")
+        } else {
+            pattern.to_string()
+        };
         let invalid = |error: tantivy::TantivyError| shard_error(format!("failed to create query: {error}"));
         let query: BoxQuery = match &def.field_type {
             FieldType::Text { .. } => Box::new(RegexQuery::from_pattern(&pattern, self.slot(path)?).map_err(invalid)?),
@@ -489,8 +662,13 @@ impl QueryBuilder<'_> {
                 let path_prefix = prefix_term.serialized_value_bytes().to_vec();
                 let escaped_prefix: String = path_prefix.iter().map(|byte| format!("\\x{byte:02x}")).collect();
                 let full_pattern = format!("{escaped_prefix}(?:{pattern})");
-                let regex = tantivy_fst::Regex::new(&full_pattern).map_err(|error| shard_error(format!("failed to create query: {error}")))?;
-                Box::new(JsonRegexQuery { field: self.fields.values, regex: std::sync::Arc::new(regex), path_prefix })
+                let regex = tantivy_fst::Regex::new(&full_pattern)
+                    .map_err(|error| shard_error(format!("failed to create query: {error}")))?;
+                Box::new(JsonRegexQuery {
+                    field: self.fields.values,
+                    regex: std::sync::Arc::new(regex),
+                    path_prefix,
+                })
             }
             other => {
                 return Err(shard_error(format!(
@@ -507,10 +685,14 @@ impl QueryBuilder<'_> {
             return Ok(Box::new(EmptyQuery));
         };
         if let FieldType::Text { .. } = def.field_type {
-            return Err(shard_error(format!("failed to create query: range queries on text field [{path}] are not supported by Iris; use a keyword field")));
+            return Err(shard_error(format!(
+                "failed to create query: range queries on text field [{path}] are not supported by Iris; use a keyword field"
+            )));
         }
         let format = match (&bounds.format, &def.field_type) {
-            (Some(spec), FieldType::Date { .. }) => Some(DateFormat::parse(spec).map_err(|error| Error::illegal_argument(error.to_string()))?),
+            (Some(spec), FieldType::Date { .. }) => {
+                Some(DateFormat::parse(spec).map_err(|error| Error::illegal_argument(error.to_string()))?)
+            }
             _ => None,
         };
         let bound = |value: &Option<Value>, rounding: Rounding, inclusive: bool| -> Result<Bound<Term>> {
@@ -519,14 +701,23 @@ impl QueryBuilder<'_> {
             };
             let term = match &def.field_type {
                 FieldType::Date { format: field_format } => {
-                    let millis = self.date_value(value, format.as_ref().unwrap_or(field_format), rounding, bounds.time_zone.as_deref())?;
+                    let millis = self.date_value(
+                        value,
+                        format.as_ref().unwrap_or(field_format),
+                        rounding,
+                        bounds.time_zone.as_deref(),
+                    )?;
                     let mut term = Term::from_field_json_path(self.values_field(def), path, true);
                     term.append_type_and_fast_value(DateTime::from_timestamp_millis(millis));
                     term
                 }
                 _ => self.value_term(def, value, rounding, None)?,
             };
-            Ok(if inclusive { Bound::Included(term) } else { Bound::Excluded(term) })
+            Ok(if inclusive {
+                Bound::Included(term)
+            } else {
+                Bound::Excluded(term)
+            })
         };
         // ES rounds date math up for gt/lte and down for gte/lt.
         let lower = match (&bounds.gt, &bounds.gte) {
@@ -541,7 +732,10 @@ impl QueryBuilder<'_> {
         };
         if matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded)) {
             let exists = Term::from_field_text(self.fields.exists, path);
-            return Ok(constant(Box::new(TermQuery::new(exists, IndexRecordOption::Basic)), boost));
+            return Ok(constant(
+                Box::new(TermQuery::new(exists, IndexRecordOption::Basic)),
+                boost,
+            ));
         }
         let (lower, upper) = fill_unbounded(lower, upper, self.values_field(def), path, &def.field_type);
         Ok(constant(Box::new(RangeQuery::new(lower, upper)), boost))
@@ -550,13 +744,21 @@ impl QueryBuilder<'_> {
 
 /// tantivy's range query needs the type from one bound; give the open side a typed
 /// extreme value.
-fn fill_unbounded(lower: Bound<Term>, upper: Bound<Term>, field: Field, path: &str, field_type: &FieldType) -> (Bound<Term>, Bound<Term>) {
+fn fill_unbounded(
+    lower: Bound<Term>,
+    upper: Bound<Term>,
+    field: Field,
+    path: &str,
+    field_type: &FieldType,
+) -> (Bound<Term>, Bound<Term>) {
     let extreme = |low: bool| -> Option<Term> {
         let mut term = Term::from_field_json_path(field, path, true);
         match field_type {
             FieldType::Integer(_) => term.append_type_and_fast_value(if low { i64::MIN } else { i64::MAX }),
             FieldType::Float(_) => term.append_type_and_fast_value(if low { f64::NEG_INFINITY } else { f64::INFINITY }),
-            FieldType::Date { .. } => term.append_type_and_fast_value(DateTime::from_timestamp_nanos(if low { i64::MIN } else { i64::MAX })),
+            FieldType::Date { .. } => {
+                term.append_type_and_fast_value(DateTime::from_timestamp_nanos(if low { i64::MIN } else { i64::MAX }))
+            }
             FieldType::Boolean => term.append_type_and_fast_value(!low),
             _ => return None,
         }
@@ -576,9 +778,18 @@ fn fill_unbounded(lower: Bound<Term>, upper: Bound<Term>, field: Field, path: &s
 fn integer_value(value: &Value, integer_type: IntegerType) -> Option<i64> {
     let _ = integer_type;
     match value {
-        Value::Number(number) => number.as_i64().or_else(|| number.as_f64().filter(|float| float.fract() == 0.0).map(|float| float as i64)),
+        Value::Number(number) => number.as_i64().or_else(|| {
+            number
+                .as_f64()
+                .filter(|float| float.fract() == 0.0)
+                .map(|float| float as i64)
+        }),
         Value::String(text) => text.trim().parse::<i64>().ok().or_else(|| {
-            text.trim().parse::<f64>().ok().filter(|float| float.fract() == 0.0).map(|float| float as i64)
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|float| float.fract() == 0.0)
+                .map(|float| float as i64)
         }),
         _ => None,
     }
@@ -632,7 +843,16 @@ struct JsonRegexQuery {
 }
 
 impl Query for JsonRegexQuery {
-    fn weight(&self, _enable_scoring: tantivy::query::EnableScoring<'_>) -> tantivy::Result<Box<dyn tantivy::query::Weight>> {
-        Ok(Box::new(tantivy::query::AutomatonWeight::<tantivy_fst::Regex>::new_for_json_path(self.field, self.regex.clone(), &self.path_prefix)))
+    fn weight(
+        &self,
+        _enable_scoring: tantivy::query::EnableScoring<'_>,
+    ) -> tantivy::Result<Box<dyn tantivy::query::Weight>> {
+        Ok(Box::new(
+            tantivy::query::AutomatonWeight::<tantivy_fst::Regex>::new_for_json_path(
+                self.field,
+                self.regex.clone(),
+                &self.path_prefix,
+            ),
+        ))
     }
 }

@@ -26,7 +26,11 @@ impl MinimumShouldMatch {
         let total = optional_clauses as i64;
         let result = match self {
             MinimumShouldMatch::Count(count) => {
-                if *count < 0 { total + count } else { *count }
+                if *count < 0 {
+                    total + count
+                } else {
+                    *count
+                }
             }
             MinimumShouldMatch::Percent(percent) => {
                 let calculated = (total as f64 * percent.abs() / 100.0).floor() as i64;
@@ -129,21 +133,89 @@ pub struct RangeBounds {
 /// The query tree. Every node carries the ES `boost` (1.0 when absent).
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueryAst {
-    MatchAll { boost: f32 },
+    MatchAll {
+        boost: f32,
+    },
     MatchNone,
-    Term { field: String, value: Value, boost: f32, case_insensitive: bool },
-    Terms { field: String, values: Vec<Value>, boost: f32 },
-    Match { field: String, query: Value, options: MatchOptions, boost: f32 },
-    MatchPhrase { field: String, query: String, slop: u32, analyzer: Option<String>, boost: f32 },
-    MatchPhrasePrefix { field: String, query: String, slop: u32, max_expansions: usize, boost: f32 },
-    MultiMatch { fields: Vec<BoostedField>, query: Value, kind: MultiMatchType, tie_breaker: Option<f32>, slop: u32, options: MatchOptions, boost: f32 },
-    Range { field: String, bounds: RangeBounds, boost: f32 },
-    Exists { field: String, boost: f32 },
-    Ids { values: Vec<String>, boost: f32 },
-    Prefix { field: String, value: String, boost: f32, case_insensitive: bool },
-    Wildcard { field: String, pattern: String, boost: f32, case_insensitive: bool },
-    Regexp { field: String, pattern: String, boost: f32, case_insensitive: bool },
-    Fuzzy { field: String, value: Value, fuzziness: Fuzziness, prefix_length: usize, transpositions: bool, boost: f32 },
+    Term {
+        field: String,
+        value: Value,
+        boost: f32,
+        case_insensitive: bool,
+    },
+    Terms {
+        field: String,
+        values: Vec<Value>,
+        boost: f32,
+    },
+    Match {
+        field: String,
+        query: Value,
+        options: MatchOptions,
+        boost: f32,
+    },
+    MatchPhrase {
+        field: String,
+        query: String,
+        slop: u32,
+        analyzer: Option<String>,
+        boost: f32,
+    },
+    MatchPhrasePrefix {
+        field: String,
+        query: String,
+        slop: u32,
+        max_expansions: usize,
+        boost: f32,
+    },
+    MultiMatch {
+        fields: Vec<BoostedField>,
+        query: Value,
+        kind: MultiMatchType,
+        tie_breaker: Option<f32>,
+        slop: u32,
+        options: MatchOptions,
+        boost: f32,
+    },
+    Range {
+        field: String,
+        bounds: RangeBounds,
+        boost: f32,
+    },
+    Exists {
+        field: String,
+        boost: f32,
+    },
+    Ids {
+        values: Vec<String>,
+        boost: f32,
+    },
+    Prefix {
+        field: String,
+        value: String,
+        boost: f32,
+        case_insensitive: bool,
+    },
+    Wildcard {
+        field: String,
+        pattern: String,
+        boost: f32,
+        case_insensitive: bool,
+    },
+    Regexp {
+        field: String,
+        pattern: String,
+        boost: f32,
+        case_insensitive: bool,
+    },
+    Fuzzy {
+        field: String,
+        value: Value,
+        fuzziness: Fuzziness,
+        prefix_length: usize,
+        transpositions: bool,
+        boost: f32,
+    },
     Bool {
         must: Vec<QueryAst>,
         should: Vec<QueryAst>,
@@ -152,11 +224,26 @@ pub enum QueryAst {
         minimum_should_match: Option<MinimumShouldMatch>,
         boost: f32,
     },
-    ConstantScore { filter: Box<QueryAst>, boost: f32 },
-    DisMax { queries: Vec<QueryAst>, tie_breaker: f32, boost: f32 },
-    Boosting { positive: Box<QueryAst>, negative: Box<QueryAst>, negative_boost: f32, boost: f32 },
+    ConstantScore {
+        filter: Box<QueryAst>,
+        boost: f32,
+    },
+    DisMax {
+        queries: Vec<QueryAst>,
+        tie_breaker: f32,
+        boost: f32,
+    },
+    Boosting {
+        positive: Box<QueryAst>,
+        negative: Box<QueryAst>,
+        negative_boost: f32,
+        boost: f32,
+    },
     /// A named clause (`_name`): reported in `matched_queries`.
-    Named { name: String, query: Box<QueryAst> },
+    Named {
+        name: String,
+        query: Box<QueryAst>,
+    },
 }
 
 #[cfg(test)]
@@ -170,7 +257,10 @@ mod tests {
         assert_eq!(MinimumShouldMatch::Percent(75.0).required(4), 3);
         assert_eq!(MinimumShouldMatch::Percent(-25.0).required(4), 3);
         assert_eq!(MinimumShouldMatch::Percent(75.0).required(3), 2);
-        let conditional = MinimumShouldMatch::Conditional(vec![(2, MinimumShouldMatch::Percent(-25.0)), (9, MinimumShouldMatch::Count(-3))]);
+        let conditional = MinimumShouldMatch::Conditional(vec![
+            (2, MinimumShouldMatch::Percent(-25.0)),
+            (9, MinimumShouldMatch::Count(-3)),
+        ]);
         assert_eq!(conditional.required(2), 2);
         assert_eq!(conditional.required(4), 3);
         assert_eq!(conditional.required(12), 9);

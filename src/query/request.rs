@@ -26,7 +26,11 @@ pub enum SortOrder {
 pub enum SortField {
     Score(SortOrder),
     Doc(SortOrder),
-    Field { field: String, order: SortOrder, missing_first: bool },
+    Field {
+        field: String,
+        order: SortOrder,
+        missing_first: bool,
+    },
 }
 
 /// Everything a search needs, ES defaults resolved.
@@ -49,27 +53,75 @@ pub struct SearchRequest {
 }
 
 const BODY_KEYS: &[&str] = &[
-    "query", "from", "size", "sort", "track_total_hits", "track_scores", "_source", "min_score",
-    "explain", "version", "seq_no_primary_term", "aggs", "aggregations", "search_after", "timeout",
-    "post_filter", "stored_fields", "docvalue_fields", "fields", "highlight", "terminate_after",
-    "profile", "indices_boost", "collapse", "rescore", "suggest", "pit", "runtime_mappings",
-    "script_fields", "stats", "ext", "knn", "rank", "retriever", "slice",
+    "query",
+    "from",
+    "size",
+    "sort",
+    "track_total_hits",
+    "track_scores",
+    "_source",
+    "min_score",
+    "explain",
+    "version",
+    "seq_no_primary_term",
+    "aggs",
+    "aggregations",
+    "search_after",
+    "timeout",
+    "post_filter",
+    "stored_fields",
+    "docvalue_fields",
+    "fields",
+    "highlight",
+    "terminate_after",
+    "profile",
+    "indices_boost",
+    "collapse",
+    "rescore",
+    "suggest",
+    "pit",
+    "runtime_mappings",
+    "script_fields",
+    "stats",
+    "ext",
+    "knn",
+    "rank",
+    "retriever",
+    "slice",
 ];
 
 const UNSUPPORTED_KEYS: &[&str] = &[
-    "collapse", "rescore", "suggest", "pit", "runtime_mappings", "script_fields", "slice", "knn",
-    "rank", "retriever", "indices_boost", "highlight", "fields", "docvalue_fields",
+    "collapse",
+    "rescore",
+    "suggest",
+    "pit",
+    "runtime_mappings",
+    "script_fields",
+    "slice",
+    "knn",
+    "rank",
+    "retriever",
+    "indices_boost",
+    "highlight",
+    "fields",
+    "docvalue_fields",
 ];
 
 fn usize_value(body: &Map<String, Value>, key: &str) -> Result<Option<usize>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => {
-            let number = value.as_i64().or_else(|| value.as_str().and_then(|text| text.parse().ok()));
+            let number = value
+                .as_i64()
+                .or_else(|| value.as_str().and_then(|text| text.parse().ok()));
             match number {
                 Some(number) if number >= 0 => Ok(Some(number as usize)),
-                Some(number) => Err(Error::illegal_argument(format!("[{key}] parameter cannot be negative, found [{number}]"))),
-                None => Err(Error::x_content(format!("[1:1] [search] failed to parse field [{key}]"))),
+                Some(number) => Err(Error::illegal_argument(format!(
+                    "[{key}] parameter cannot be negative, found [{number}]"
+                ))),
+                None => Err(Error::x_content(format!(
+                    "[1:1] [search] failed to parse field [{key}]"
+                ))),
             }
         }
     }
@@ -80,14 +132,20 @@ pub fn parse_source_option(value: &Value) -> Result<Option<SourceFilter>> {
     let list = |value: Option<&Value>| -> Vec<String> {
         match value {
             Some(Value::String(text)) => vec![text.clone()],
-            Some(Value::Array(items)) => items.iter().filter_map(|item| item.as_str().map(str::to_string)).collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_string))
+                .collect(),
             _ => Vec::new(),
         }
     };
     match value {
         Value::Bool(false) => Ok(None),
         Value::Bool(true) => Ok(Some(SourceFilter::default())),
-        Value::String(_) | Value::Array(_) => Ok(Some(SourceFilter { includes: list(Some(value)), excludes: Vec::new() })),
+        Value::String(_) | Value::Array(_) => Ok(Some(SourceFilter {
+            includes: list(Some(value)),
+            excludes: Vec::new(),
+        })),
         Value::Object(object) => Ok(Some(SourceFilter {
             includes: list(object.get("includes").or(object.get("include"))),
             excludes: list(object.get("excludes").or(object.get("exclude"))),
@@ -100,7 +158,9 @@ fn parse_order(value: &Value) -> Result<SortOrder> {
     match value.as_str() {
         Some("asc") => Ok(SortOrder::Asc),
         Some("desc") => Ok(SortOrder::Desc),
-        _ => Err(Error::illegal_argument(format!("[sort] order must be [asc] or [desc], got [{value}]"))),
+        _ => Err(Error::illegal_argument(format!(
+            "[sort] order must be [asc] or [desc], got [{value}]"
+        ))),
     }
 }
 
@@ -113,11 +173,13 @@ fn sort_entry(field: &str, options: Option<&Map<String, Value>>) -> Result<SortF
         "_score" => SortField::Score(order.unwrap_or(SortOrder::Desc)),
         "_doc" => SortField::Doc(order.unwrap_or(SortOrder::Asc)),
         _ => {
-            let missing_first = options
-                .and_then(|object| object.get("missing"))
-                .and_then(Value::as_str)
-                == Some("_first");
-            SortField::Field { field: field.to_string(), order: order.unwrap_or(SortOrder::Asc), missing_first }
+            let missing_first =
+                options.and_then(|object| object.get("missing")).and_then(Value::as_str) == Some("_first");
+            SortField::Field {
+                field: field.to_string(),
+                order: order.unwrap_or(SortOrder::Asc),
+                missing_first,
+            }
         }
     })
 }
@@ -152,7 +214,11 @@ pub fn parse_sort(value: &Value) -> Result<Vec<SortField>> {
                             sort.push(sort_entry(&field, Some(&map))?);
                         }
                         Value::Object(map) => sort.push(sort_entry(&field, Some(&map))?),
-                        other => return Err(Error::parsing(format!("[sort] unexpected value [{other}] for field [{field}]"))),
+                        other => {
+                            return Err(Error::parsing(format!(
+                                "[sort] unexpected value [{other}] for field [{field}]"
+                            )));
+                        }
                     }
                 }
             }
@@ -199,9 +265,15 @@ impl SearchRequest {
             Some(Value::Number(number)) => match number.as_i64() {
                 Some(-1) => TrackTotalHits::Disabled,
                 Some(limit) if limit >= 0 => TrackTotalHits::UpTo(limit as u64),
-                _ => return Err(Error::illegal_argument("[track_total_hits] parameter must be positive or equals to -1")),
+                _ => {
+                    return Err(Error::illegal_argument(
+                        "[track_total_hits] parameter must be positive or equals to -1",
+                    ));
+                }
             },
-            Some(other) => return Err(Error::parsing(format!("[track_total_hits] unexpected value [{other}]"))),
+            Some(other) => {
+                return Err(Error::parsing(format!("[track_total_hits] unexpected value [{other}]")));
+            }
         };
         let source = match body.get("_source") {
             Some(value) => parse_source_option(value)?,

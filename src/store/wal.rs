@@ -69,9 +69,8 @@ impl WalRecord {
             2 => WalOp::Delete,
             _ => return None,
         };
-        let read_u64 = |at: usize| -> Option<u64> {
-            Some(u64::from_le_bytes(payload.get(at..at + 8)?.try_into().ok()?))
-        };
+        let read_u64 =
+            |at: usize| -> Option<u64> { Some(u64::from_le_bytes(payload.get(at..at + 8)?.try_into().ok()?)) };
         let seq_no = read_u64(1)?;
         let version = read_u64(9)?;
         let ord = read_u64(17)?;
@@ -105,9 +104,7 @@ impl Wal {
         let mut records = Vec::new();
         let mut position = 0usize;
         while position + HEADER_BYTES <= content.len() {
-            let len_bytes: [u8; 4] = content[position..position + 4]
-                .try_into()
-                .expect("slice of four bytes");
+            let len_bytes: [u8; 4] = content[position..position + 4].try_into().expect("slice of four bytes");
             let crc_bytes: [u8; 4] = content[position + 4..position + 8]
                 .try_into()
                 .expect("slice of four bytes");

@@ -1,1 +1,12 @@
+//! HTTP-level tests: the app driven in-process, the way clients call it.
 
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cluster;
+mod crash;
+mod documents;
+mod errors;
+mod indices;
+mod search;
+mod spec;

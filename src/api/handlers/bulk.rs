@@ -8,8 +8,8 @@ use std::time::Instant;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::document::{RefreshPolicy, generate_id, refresh_policy, run_writes, update_op, write_response};
 use super::blocking;
+use super::document::{RefreshPolicy, generate_id, refresh_policy, run_writes, update_op, write_response};
 use crate::AppState;
 use crate::api::extract::{Body, Params, PathParams, parse_json};
 use crate::api::response::Reply;
@@ -42,7 +42,9 @@ fn string_field(metadata: &serde_json::Map<String, Value>, key: &str) -> Option<
 
 fn parse_items(body: &[u8], default_index: &str) -> Result<Vec<BulkItem>> {
     if !body.is_empty() && !body.ends_with(b"\n") {
-        return Err(Error::illegal_argument("The bulk request must be terminated by a newline [\\n]"));
+        return Err(Error::illegal_argument(
+            "The bulk request must be terminated by a newline [\\n]",
+        ));
     }
     let all_lines = lines(body);
     if all_lines.is_empty() {
@@ -54,7 +56,10 @@ fn parse_items(body: &[u8], default_index: &str) -> Result<Vec<BulkItem>> {
         let (line_number, line) = all_lines[position];
         position += 1;
         let action_value = parse_json(line).map_err(|error| {
-            Error::illegal_argument(format!("Malformed action/metadata line [{line_number}], expected START_OBJECT but found [{}]", error.reason))
+            Error::illegal_argument(format!(
+                "Malformed action/metadata line [{line_number}], expected START_OBJECT but found [{}]",
+                error.reason
+            ))
         })?;
         let Value::Object(action_object) = action_value else {
             return Err(Error::illegal_argument(format!(
@@ -87,8 +92,28 @@ fn parse_items(body: &[u8], default_index: &str) -> Result<Vec<BulkItem>> {
             )));
         };
         for key in metadata.keys() {
-            if !["_index", "_id", "routing", "if_seq_no", "if_primary_term", "pipeline", "require_alias", "dynamic_templates", "retry_on_conflict", "_source", "version", "version_type", "op_type", "list_executed_pipelines", "require_data_stream"].contains(&key.as_str()) {
-                return Err(Error::illegal_argument(format!("Action/metadata line [{line_number}] contains an unknown parameter [{key}]")));
+            if ![
+                "_index",
+                "_id",
+                "routing",
+                "if_seq_no",
+                "if_primary_term",
+                "pipeline",
+                "require_alias",
+                "dynamic_templates",
+                "retry_on_conflict",
+                "_source",
+                "version",
+                "version_type",
+                "op_type",
+                "list_executed_pipelines",
+                "require_data_stream",
+            ]
+            .contains(&key.as_str())
+            {
+                return Err(Error::illegal_argument(format!(
+                    "Action/metadata line [{line_number}] contains an unknown parameter [{key}]"
+                )));
             }
         }
         let index = string_field(&metadata, "_index").unwrap_or_else(|| default_index.to_string());
@@ -124,7 +149,9 @@ fn parse_items(body: &[u8], default_index: &str) -> Result<Vec<BulkItem>> {
         };
         let unsupported = metadata.contains_key("version") || metadata.contains_key("pipeline");
         let op = if unsupported {
-            Err(Error::illegal_argument("[version] and [pipeline] in bulk items are not supported yet"))
+            Err(Error::illegal_argument(
+                "[version] and [pipeline] in bulk items are not supported yet",
+            ))
         } else {
             build_op(action, &id, source_line, if_seq_no, if_primary_term, &metadata)
         };
@@ -142,7 +169,11 @@ fn build_op(
     metadata: &serde_json::Map<String, Value>,
 ) -> std::result::Result<WriteOp, Error> {
     match action {
-        "delete" => Ok(WriteOp::Delete { id: id.to_string(), if_seq_no, if_primary_term }),
+        "delete" => Ok(WriteOp::Delete {
+            id: id.to_string(),
+            if_seq_no,
+            if_primary_term,
+        }),
         "update" => {
             let body = parse_json(source.unwrap_or_default())?;
             update_op(id, &body, if_seq_no, if_primary_term).map(|(op, _)| op)
@@ -152,10 +183,19 @@ fn build_op(
             // Parse once to report a bad document on its item, like ES does.
             let parsed = parse_json(bytes).map_err(|error| Error::new(ErrorKind::DocumentParsing, error.reason))?;
             if !parsed.is_object() {
-                return Err(Error::new(ErrorKind::DocumentParsing, "[1:1] failed to parse: the document must be a JSON object"));
+                return Err(Error::new(
+                    ErrorKind::DocumentParsing,
+                    "[1:1] failed to parse: the document must be a JSON object",
+                ));
             }
             let create_only = action == "create" || metadata.get("op_type").and_then(Value::as_str) == Some("create");
-            Ok(WriteOp::Index { id: id.to_string(), source: bytes.to_vec(), create_only, if_seq_no, if_primary_term })
+            Ok(WriteOp::Index {
+                id: id.to_string(),
+                source: bytes.to_vec(),
+                create_only,
+                if_seq_no,
+                if_primary_term,
+            })
         }
     }
 }
@@ -169,7 +209,20 @@ fn item_error(action: &str, index: &str, id: &str, error: &Error) -> Value {
 }
 
 pub async fn bulk(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
-    params.check_allowed(&["pipeline", "refresh", "routing", "timeout", "wait_for_active_shards", "require_alias", "require_data_stream", "_source", "_source_excludes", "_source_includes", "list_executed_pipelines", "include_source_on_error"])?;
+    params.check_allowed(&[
+        "pipeline",
+        "refresh",
+        "routing",
+        "timeout",
+        "wait_for_active_shards",
+        "require_alias",
+        "require_data_stream",
+        "_source",
+        "_source_excludes",
+        "_source_includes",
+        "list_executed_pipelines",
+        "include_source_on_error",
+    ])?;
     if params.contains("pipeline") {
         return Err(Error::illegal_argument("ingest pipelines are not supported yet"));
     }
@@ -181,7 +234,10 @@ pub async fn bulk(State(state): State<AppState>, path: PathParams, params: Param
     let mut by_index: BTreeMap<String, Vec<(usize, &'static str, WriteOp)>> = BTreeMap::new();
     for (position, item) in items.into_iter().enumerate() {
         match item.op {
-            Ok(op) => by_index.entry(item.index).or_default().push((position, item.action, op)),
+            Ok(op) => by_index
+                .entry(item.index)
+                .or_default()
+                .push((position, item.action, op)),
             Err(error) => responses[position] = Some(item_error(item.action, &item.index, &item.id, &error)),
         }
     }
@@ -198,7 +254,10 @@ pub async fn bulk(State(state): State<AppState>, path: PathParams, params: Param
                 continue;
             }
         };
-        let positions: Vec<(usize, &'static str, String)> = entries.iter().map(|(position, action, op)| (*position, *action, op_id(op).to_string())).collect();
+        let positions: Vec<(usize, &'static str, String)> = entries
+            .iter()
+            .map(|(position, action, op)| (*position, *action, op_id(op).to_string()))
+            .collect();
         let ops: Vec<WriteOp> = entries.into_iter().map(|(_, _, op)| op).collect();
         let results: Vec<Result<WriteResult>> = run_writes(handle.clone(), ops, RefreshPolicy::None).await?;
         for ((position, action, id), result) in positions.into_iter().zip(results) {
@@ -251,7 +310,10 @@ mod tests {
         assert_eq!(items.len(), 3);
         assert!(items[0].op.is_ok());
         assert!(matches!(items[1].op, Ok(WriteOp::Delete { .. })));
-        assert_eq!(items[2].op.as_ref().err().map(|e| e.kind), Some(ErrorKind::DocumentParsing));
+        assert_eq!(
+            items[2].op.as_ref().err().map(|e| e.kind),
+            Some(ErrorKind::DocumentParsing)
+        );
     }
 
     #[test]

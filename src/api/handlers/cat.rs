@@ -12,7 +12,20 @@ use crate::api::response::Reply;
 use crate::error::{Error, Result};
 use crate::index::ResolveOptions;
 
-const CAT_PARAMS: &[&str] = &["v", "h", "s", "help", "bytes", "local", "master_timeout", "expand_wildcards", "health", "pri", "time", "include_unloaded_segments"];
+const CAT_PARAMS: &[&str] = &[
+    "v",
+    "h",
+    "s",
+    "help",
+    "bytes",
+    "local",
+    "master_timeout",
+    "expand_wildcards",
+    "health",
+    "pri",
+    "time",
+    "include_unloaded_segments",
+];
 
 struct Column {
     name: &'static str,
@@ -63,7 +76,9 @@ fn render(columns: &[Column], rows: Vec<Vec<String>>, params: &Params) -> Result
                 None => (sort.as_str(), false),
             };
             let Some(at) = columns.iter().position(|column| column.name == name) else {
-                return Err(Error::illegal_argument(format!("Unable to sort by unknown sort key `{name}`")));
+                return Err(Error::illegal_argument(format!(
+                    "Unable to sort by unknown sort key `{name}`"
+                )));
             };
             let numeric = columns[at].numeric;
             rows.sort_by(|left, right| {
@@ -129,17 +144,50 @@ pub async fn indices(State(state): State<AppState>, path: PathParams, params: Pa
     };
     let handles = state.registry().resolve(expression, ResolveOptions::default())?;
     let columns = [
-        Column { name: "health", numeric: false },
-        Column { name: "status", numeric: false },
-        Column { name: "index", numeric: false },
-        Column { name: "uuid", numeric: false },
-        Column { name: "pri", numeric: true },
-        Column { name: "rep", numeric: true },
-        Column { name: "docs.count", numeric: true },
-        Column { name: "docs.deleted", numeric: true },
-        Column { name: "store.size", numeric: true },
-        Column { name: "pri.store.size", numeric: true },
-        Column { name: "dataset.size", numeric: true },
+        Column {
+            name: "health",
+            numeric: false,
+        },
+        Column {
+            name: "status",
+            numeric: false,
+        },
+        Column {
+            name: "index",
+            numeric: false,
+        },
+        Column {
+            name: "uuid",
+            numeric: false,
+        },
+        Column {
+            name: "pri",
+            numeric: true,
+        },
+        Column {
+            name: "rep",
+            numeric: true,
+        },
+        Column {
+            name: "docs.count",
+            numeric: true,
+        },
+        Column {
+            name: "docs.deleted",
+            numeric: true,
+        },
+        Column {
+            name: "store.size",
+            numeric: true,
+        },
+        Column {
+            name: "pri.store.size",
+            numeric: true,
+        },
+        Column {
+            name: "dataset.size",
+            numeric: true,
+        },
     ];
     let raw_bytes = params.get("bytes") == Some("b");
     let rows = super::blocking(move || {
@@ -147,7 +195,11 @@ pub async fn indices(State(state): State<AppState>, path: PathParams, params: Pa
             .iter()
             .map(|handle| {
                 let searcher = handle.searcher();
-                let deleted: u64 = searcher.segment_readers().iter().map(|segment| u64::from(segment.num_deleted_docs())).sum();
+                let deleted: u64 = searcher
+                    .segment_readers()
+                    .iter()
+                    .map(|segment| u64::from(segment.num_deleted_docs()))
+                    .sum();
                 let replicas = replicas_of(handle);
                 let size = handle.store_size_bytes();
                 let size_text = if raw_bytes { size.to_string() } else { human_bytes(size) };
@@ -178,17 +230,50 @@ pub async fn health(State(state): State<AppState>, params: Params) -> Result<Rep
     let unassigned: u64 = handles.iter().map(|handle| replicas_of(handle)).sum();
     let now = chrono::Utc::now();
     let columns = [
-        Column { name: "epoch", numeric: true },
-        Column { name: "timestamp", numeric: false },
-        Column { name: "cluster", numeric: false },
-        Column { name: "status", numeric: false },
-        Column { name: "node.total", numeric: true },
-        Column { name: "node.data", numeric: true },
-        Column { name: "shards", numeric: true },
-        Column { name: "pri", numeric: true },
-        Column { name: "relo", numeric: true },
-        Column { name: "init", numeric: true },
-        Column { name: "unassign", numeric: true },
+        Column {
+            name: "epoch",
+            numeric: true,
+        },
+        Column {
+            name: "timestamp",
+            numeric: false,
+        },
+        Column {
+            name: "cluster",
+            numeric: false,
+        },
+        Column {
+            name: "status",
+            numeric: false,
+        },
+        Column {
+            name: "node.total",
+            numeric: true,
+        },
+        Column {
+            name: "node.data",
+            numeric: true,
+        },
+        Column {
+            name: "shards",
+            numeric: true,
+        },
+        Column {
+            name: "pri",
+            numeric: true,
+        },
+        Column {
+            name: "relo",
+            numeric: true,
+        },
+        Column {
+            name: "init",
+            numeric: true,
+        },
+        Column {
+            name: "unassign",
+            numeric: true,
+        },
     ];
     let row = vec![
         now.timestamp().to_string(),
@@ -216,22 +301,57 @@ pub async fn count(State(state): State<AppState>, path: PathParams, params: Para
     let total: u64 = handles.iter().map(|handle| handle.searcher().num_docs()).sum();
     let now = chrono::Utc::now();
     let columns = [
-        Column { name: "epoch", numeric: true },
-        Column { name: "timestamp", numeric: false },
-        Column { name: "count", numeric: true },
+        Column {
+            name: "epoch",
+            numeric: true,
+        },
+        Column {
+            name: "timestamp",
+            numeric: false,
+        },
+        Column {
+            name: "count",
+            numeric: true,
+        },
     ];
-    render(&columns, vec![vec![now.timestamp().to_string(), now.format("%H:%M:%S").to_string(), total.to_string()]], &params)
+    render(
+        &columns,
+        vec![vec![
+            now.timestamp().to_string(),
+            now.format("%H:%M:%S").to_string(),
+            total.to_string(),
+        ]],
+        &params,
+    )
 }
 
 pub async fn aliases(State(state): State<AppState>, params: Params) -> Result<Reply> {
     params.check_allowed(CAT_PARAMS)?;
     let columns = [
-        Column { name: "alias", numeric: false },
-        Column { name: "index", numeric: false },
-        Column { name: "filter", numeric: false },
-        Column { name: "routing.index", numeric: false },
-        Column { name: "routing.search", numeric: false },
-        Column { name: "is_write_index", numeric: false },
+        Column {
+            name: "alias",
+            numeric: false,
+        },
+        Column {
+            name: "index",
+            numeric: false,
+        },
+        Column {
+            name: "filter",
+            numeric: false,
+        },
+        Column {
+            name: "routing.index",
+            numeric: false,
+        },
+        Column {
+            name: "routing.search",
+            numeric: false,
+        },
+        Column {
+            name: "is_write_index",
+            numeric: false,
+        },
     ];
     let mut rows = Vec::new();
     for handle in state.registry().all() {
@@ -243,7 +363,10 @@ pub async fn aliases(State(state): State<AppState>, params: Params) -> Result<Re
                 if definition.filter.is_some() { "*" } else { "-" }.to_string(),
                 definition.index_routing.clone().unwrap_or_else(|| "-".into()),
                 definition.search_routing.clone().unwrap_or_else(|| "-".into()),
-                definition.is_write_index.map(|flag| flag.to_string()).unwrap_or_else(|| "-".into()),
+                definition
+                    .is_write_index
+                    .map(|flag| flag.to_string())
+                    .unwrap_or_else(|| "-".into()),
             ]);
         }
     }

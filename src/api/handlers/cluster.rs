@@ -23,9 +23,17 @@ pub async fn info_head() -> Reply {
 
 pub async fn health(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(&[
-        "level", "local", "master_timeout", "timeout", "wait_for_active_shards", "wait_for_events",
-        "wait_for_nodes", "wait_for_no_initializing_shards", "wait_for_no_relocating_shards",
-        "wait_for_status", "expand_wildcards",
+        "level",
+        "local",
+        "master_timeout",
+        "timeout",
+        "wait_for_active_shards",
+        "wait_for_events",
+        "wait_for_nodes",
+        "wait_for_no_initializing_shards",
+        "wait_for_no_relocating_shards",
+        "wait_for_status",
+        "expand_wildcards",
     ])?;
     let indices = match path.get("index") {
         "" => state.registry().all(),
@@ -59,7 +67,11 @@ pub async fn health(State(state): State<AppState>, path: PathParams, params: Par
         "task_max_waiting_in_queue_millis": 0,
         "active_shards_percent_as_number": active_percent
     });
-    let status_code = if timed_out { StatusCode::REQUEST_TIMEOUT } else { StatusCode::OK };
+    let status_code = if timed_out {
+        StatusCode::REQUEST_TIMEOUT
+    } else {
+        StatusCode::OK
+    };
     Ok(Reply::json(status_code, body))
 }
 
@@ -91,7 +103,11 @@ pub async fn index_templates(params: Params) -> Result<Reply> {
 
 pub async fn index_template_by_name(path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(&["flat_settings", "local", "master_timeout", "include_defaults"])?;
-    empty_unless_wildcard(path.get("name"), json!({"index_templates": []}), "index template matching")
+    empty_unless_wildcard(
+        path.get("name"),
+        json!({"index_templates": []}),
+        "index template matching",
+    )
 }
 
 pub async fn component_templates(params: Params) -> Result<Reply> {
@@ -101,7 +117,11 @@ pub async fn component_templates(params: Params) -> Result<Reply> {
 
 pub async fn component_template_by_name(path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(&["flat_settings", "local", "master_timeout", "include_defaults"])?;
-    empty_unless_wildcard(path.get("name"), json!({"component_templates": []}), "component template matching")
+    empty_unless_wildcard(
+        path.get("name"),
+        json!({"component_templates": []}),
+        "component template matching",
+    )
 }
 
 pub async fn data_streams(params: Params) -> Result<Reply> {

@@ -15,13 +15,31 @@ use crate::index::source_filter::SourceFilter;
 use crate::index::{IndexHandle, WriteOp, WriteOutcome, WriteResult};
 
 const WRITE_PARAMS: &[&str] = &[
-    "if_seq_no", "if_primary_term", "op_type", "pipeline", "refresh", "routing", "timeout",
-    "version", "version_type", "wait_for_active_shards", "require_alias", "require_data_stream",
+    "if_seq_no",
+    "if_primary_term",
+    "op_type",
+    "pipeline",
+    "refresh",
+    "routing",
+    "timeout",
+    "version",
+    "version_type",
+    "wait_for_active_shards",
+    "require_alias",
+    "require_data_stream",
     "include_source_on_error",
 ];
 const GET_PARAMS: &[&str] = &[
-    "_source", "_source_excludes", "_source_includes", "preference", "realtime", "refresh",
-    "routing", "stored_fields", "version", "version_type",
+    "_source",
+    "_source_excludes",
+    "_source_includes",
+    "preference",
+    "realtime",
+    "refresh",
+    "routing",
+    "stored_fields",
+    "version",
+    "version_type",
 ];
 
 /// Returns ES's auto-generated id style: 20 URL-safe base64 characters, time-ordered.
@@ -49,7 +67,9 @@ pub fn refresh_policy(params: &Params) -> Result<RefreshPolicy> {
         None | Some("false") => Ok(RefreshPolicy::None),
         Some("") | Some("true") => Ok(RefreshPolicy::Immediate),
         Some("wait_for") => Ok(RefreshPolicy::WaitFor),
-        Some(other) => Err(Error::illegal_argument(format!("Unknown value for refresh: [{other}]."))),
+        Some(other) => Err(Error::illegal_argument(format!(
+            "Unknown value for refresh: [{other}]."
+        ))),
     }
 }
 
@@ -79,7 +99,11 @@ fn validate_id(id: &str) -> Result<()> {
 }
 
 /// Runs writes on one index and refreshes if asked.
-pub async fn run_writes(handle: Arc<IndexHandle>, ops: Vec<WriteOp>, refresh: RefreshPolicy) -> Result<Vec<Result<WriteResult>>> {
+pub async fn run_writes(
+    handle: Arc<IndexHandle>,
+    ops: Vec<WriteOp>,
+    refresh: RefreshPolicy,
+) -> Result<Vec<Result<WriteResult>>> {
     blocking(move || {
         let results = handle.write(ops)?;
         if refresh != RefreshPolicy::None {
@@ -126,13 +150,20 @@ fn condition(params: &Params) -> Result<(Option<u64>, Option<u64>)> {
     let if_primary_term = params.u64("if_primary_term")?;
     if if_seq_no.is_some() != if_primary_term.is_some() {
         return Err(Error::validation(&[
-            "ifSeqNo is set, but primary term is [0]".to_string(),
+            "ifSeqNo is set, but primary term is [0]".to_string()
         ]));
     }
     Ok((if_seq_no, if_primary_term))
 }
 
-async fn index_with(state: AppState, index: &str, id: String, params: Params, body: Body, create_only: bool) -> Result<Reply> {
+async fn index_with(
+    state: AppState,
+    index: &str,
+    id: String,
+    params: Params,
+    body: Body,
+    create_only: bool,
+) -> Result<Reply> {
     params.check_allowed(WRITE_PARAMS)?;
     check_unsupported_versioning(&params)?;
     validate_id(&id)?;
@@ -141,12 +172,17 @@ async fn index_with(state: AppState, index: &str, id: String, params: Params, bo
             None | Some("index") => false,
             Some("create") => true,
             Some(other) => {
-                return Err(Error::illegal_argument(format!("opType must be 'create' or 'index', found: [{other}]")));
+                return Err(Error::illegal_argument(format!(
+                    "opType must be 'create' or 'index', found: [{other}]"
+                )));
             }
         };
     let (if_seq_no, if_primary_term) = condition(&params)?;
     if body.is_empty() {
-        return Err(Error::validation(&["source is missing".to_string(), "content type is missing".to_string()]));
+        return Err(Error::validation(&[
+            "source is missing".to_string(),
+            "content type is missing".to_string(),
+        ]));
     }
     let refresh = refresh_policy(&params)?;
     let registry_state = state.clone();
@@ -160,15 +196,33 @@ async fn index_with(state: AppState, index: &str, id: String, params: Params, bo
         if_primary_term,
     };
     let mut results = run_writes(handle.clone(), vec![op], refresh).await?;
-    let result = results.pop().ok_or_else(|| Error::internal("write produced no result"))??;
-    Ok(Reply::json(status_of(&result.outcome), write_response(&handle, &result, refresh)))
+    let result = results
+        .pop()
+        .ok_or_else(|| Error::internal("write produced no result"))??;
+    Ok(Reply::json(
+        status_of(&result.outcome),
+        write_response(&handle, &result, refresh),
+    ))
 }
 
 pub async fn index(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
-    index_with(state, path.get("index"), path.get("id").to_string(), params, body, false).await
+    index_with(
+        state,
+        path.get("index"),
+        path.get("id").to_string(),
+        params,
+        body,
+        false,
+    )
+    .await
 }
 
-pub async fn index_auto_id(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
+pub async fn index_auto_id(
+    State(state): State<AppState>,
+    path: PathParams,
+    params: Params,
+    body: Body,
+) -> Result<Reply> {
     index_with(state, path.get("index"), generate_id(), params, body, false).await
 }
 
@@ -215,12 +269,21 @@ fn resolve_single(state: &AppState, index: &str) -> Result<Arc<IndexHandle>> {
         0 => Err(Error::index_not_found(index)),
         _ => Err(Error::illegal_argument(format!(
             "alias [{index}] has more than one index associated with it [{}], can't execute a single index op",
-            handles.iter().map(|handle| handle.name()).collect::<Vec<_>>().join(", ")
+            handles
+                .iter()
+                .map(|handle| handle.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
 
-async fn load(state: &AppState, index: &str, id: &str, params: &Params) -> Result<(Arc<IndexHandle>, Option<crate::index::handle::DocVersion>)> {
+async fn load(
+    state: &AppState,
+    index: &str,
+    id: &str,
+    params: &Params,
+) -> Result<(Arc<IndexHandle>, Option<crate::index::handle::DocVersion>)> {
     let handle = resolve_single(state, index)?;
     if params.bool("refresh", false)? {
         let refreshing = handle.clone();
@@ -237,7 +300,10 @@ pub async fn get(State(state): State<AppState>, path: PathParams, params: Params
     let id = path.get("id");
     let (handle, found) = load(&state, path.get("index"), id, &params).await?;
     let Some(document) = found else {
-        return Ok(Reply::json(StatusCode::NOT_FOUND, json!({"_index": handle.name(), "_id": id, "found": false})));
+        return Ok(Reply::json(
+            StatusCode::NOT_FOUND,
+            json!({"_index": handle.name(), "_id": id, "found": false}),
+        ));
     };
     let mut body = json!({
         "_index": handle.name(),
@@ -266,7 +332,10 @@ pub async fn get_source(State(state): State<AppState>, path: PathParams, params:
     let id = path.get("id");
     let (handle, found) = load(&state, path.get("index"), id, &params).await?;
     let Some(document) = found else {
-        return Err(Error::new(ErrorKind::ResourceNotFound, format!("Document not found [{}]/[{id}]", handle.name())));
+        return Err(Error::new(
+            ErrorKind::ResourceNotFound,
+            format!("Document not found [{}]/[{id}]", handle.name()),
+        ));
     };
     let filter = source_filter_from_params(&params)?.unwrap_or_default();
     Ok(Reply::ok(filtered_source(&document.source, &filter)?))
@@ -288,12 +357,22 @@ pub async fn delete(State(state): State<AppState>, path: PathParams, params: Par
         if_primary_term,
     };
     let mut results = run_writes(handle.clone(), vec![op], refresh).await?;
-    let result = results.pop().ok_or_else(|| Error::internal("write produced no result"))??;
-    Ok(Reply::json(status_of(&result.outcome), write_response(&handle, &result, refresh)))
+    let result = results
+        .pop()
+        .ok_or_else(|| Error::internal("write produced no result"))??;
+    Ok(Reply::json(
+        status_of(&result.outcome),
+        write_response(&handle, &result, refresh),
+    ))
 }
 
 /// Parses an update body into a write; scripts are refused clearly.
-pub fn update_op(id: &str, body: &Value, if_seq_no: Option<u64>, if_primary_term: Option<u64>) -> Result<(WriteOp, Option<Value>)> {
+pub fn update_op(
+    id: &str,
+    body: &Value,
+    if_seq_no: Option<u64>,
+    if_primary_term: Option<u64>,
+) -> Result<(WriteOp, Option<Value>)> {
     let Value::Object(body) = body else {
         return Err(Error::parsing("update body must be an object"));
     };
@@ -305,7 +384,11 @@ pub fn update_op(id: &str, body: &Value, if_seq_no: Option<u64>, if_primary_term
                     "scripts are not supported by Iris: use a partial [doc] update instead",
                 ));
             }
-            other => return Err(Error::x_content(format!("[1:2] [UpdateRequest] unknown field [{other}]"))),
+            other => {
+                return Err(Error::x_content(format!(
+                    "[1:2] [UpdateRequest] unknown field [{other}]"
+                )));
+            }
         }
     }
     let as_object = |key: &str| -> Result<Option<Map<String, Value>>> {
@@ -334,8 +417,18 @@ pub fn update_op(id: &str, body: &Value, if_seq_no: Option<u64>, if_primary_term
 
 pub async fn update(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
     params.check_allowed(&[
-        "if_seq_no", "if_primary_term", "lang", "refresh", "require_alias", "retry_on_conflict",
-        "routing", "timeout", "wait_for_active_shards", "_source", "_source_excludes", "_source_includes",
+        "if_seq_no",
+        "if_primary_term",
+        "lang",
+        "refresh",
+        "require_alias",
+        "retry_on_conflict",
+        "routing",
+        "timeout",
+        "wait_for_active_shards",
+        "_source",
+        "_source_excludes",
+        "_source_includes",
         "include_source_on_error",
     ])?;
     let (if_seq_no, if_primary_term) = condition(&params)?;
@@ -347,7 +440,9 @@ pub async fn update(State(state): State<AppState>, path: PathParams, params: Par
     let registry_state = state.clone();
     let handle = blocking(move || registry_state.registry().write_target(&index_name)).await?;
     let mut results = run_writes(handle.clone(), vec![op], refresh).await?;
-    let result = results.pop().ok_or_else(|| Error::internal("write produced no result"))??;
+    let result = results
+        .pop()
+        .ok_or_else(|| Error::internal("write produced no result"))??;
     let mut response = write_response(&handle, &result, refresh);
     let wants_source = source_request.is_some_and(|value| value != Value::Bool(false)) || params.contains("_source");
     if wants_source && let Some(source) = &result.source {
@@ -364,7 +459,11 @@ pub async fn mget(State(state): State<AppState>, path: PathParams, params: Param
     let mut requests: Vec<(String, String, Option<Value>)> = Vec::new();
     if let Some(docs) = body.get("docs").and_then(Value::as_array) {
         for doc in docs {
-            let index = doc.get("_index").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| default_index.clone());
+            let index = doc
+                .get("_index")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| default_index.clone());
             let id = match doc.get("_id") {
                 Some(Value::String(id)) => id.clone(),
                 Some(Value::Number(number)) => number.to_string(),
@@ -378,7 +477,9 @@ pub async fn mget(State(state): State<AppState>, path: PathParams, params: Param
             requests.push((default_index.clone(), id, None));
         }
     } else {
-        return Err(Error::parsing("unknown key for a START_OBJECT in [mget]: expected [docs] or [ids]"));
+        return Err(Error::parsing(
+            "unknown key for a START_OBJECT in [mget]: expected [docs] or [ids]",
+        ));
     }
     let default_filter = source_filter_from_params(&params)?;
     let mut docs = Vec::new();
@@ -403,10 +504,16 @@ pub async fn mget(State(state): State<AppState>, path: PathParams, params: Param
         let filter = match &source_option {
             Some(Value::Bool(false)) => None,
             Some(Value::Array(items)) => Some(SourceFilter {
-                includes: items.iter().filter_map(|item| item.as_str().map(str::to_string)).collect(),
+                includes: items
+                    .iter()
+                    .filter_map(|item| item.as_str().map(str::to_string))
+                    .collect(),
                 excludes: Vec::new(),
             }),
-            Some(Value::String(single)) => Some(SourceFilter { includes: vec![single.clone()], excludes: Vec::new() }),
+            Some(Value::String(single)) => Some(SourceFilter {
+                includes: vec![single.clone()],
+                excludes: Vec::new(),
+            }),
             _ => default_filter.clone(),
         };
         let mut entry = json!({

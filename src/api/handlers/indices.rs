@@ -16,7 +16,17 @@ use crate::error::{Error, Result};
 use crate::index::meta::AliasDef;
 use crate::index::{IndexHandle, ResolveOptions};
 
-const TARGET_PARAMS: &[&str] = &["allow_no_indices", "expand_wildcards", "ignore_unavailable", "local", "master_timeout", "timeout", "flat_settings", "include_defaults", "ignore_throttled"];
+const TARGET_PARAMS: &[&str] = &[
+    "allow_no_indices",
+    "expand_wildcards",
+    "ignore_unavailable",
+    "local",
+    "master_timeout",
+    "timeout",
+    "flat_settings",
+    "include_defaults",
+    "ignore_throttled",
+];
 
 /// Reads `ignore_unavailable`/`allow_no_indices`/`expand_wildcards` like ES.
 pub fn resolve_options(params: &Params) -> Result<ResolveOptions> {
@@ -42,7 +52,9 @@ pub async fn create(State(state): State<AppState>, path: PathParams, params: Par
     let name = path.get("index").to_string();
     let body = body.json()?.unwrap_or_else(|| json!({}));
     let handle = blocking(move || state.registry().create(&name, &body)).await?;
-    Ok(Reply::ok(json!({"acknowledged": true, "shards_acknowledged": true, "index": handle.name()})))
+    Ok(Reply::ok(
+        json!({"acknowledged": true, "shards_acknowledged": true, "index": handle.name()}),
+    ))
 }
 
 fn aliases_json(handle: &IndexHandle) -> Value {
@@ -79,12 +91,18 @@ pub async fn exists(State(state): State<AppState>, path: PathParams, params: Par
 }
 
 pub async fn delete(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
-    params.check_allowed(&["allow_no_indices", "expand_wildcards", "ignore_unavailable", "master_timeout", "timeout"])?;
+    params.check_allowed(&[
+        "allow_no_indices",
+        "expand_wildcards",
+        "ignore_unavailable",
+        "master_timeout",
+        "timeout",
+    ])?;
     let expression = path.get("index").to_string();
     if expression.contains('*') || expression == "_all" {
-        return Err(Error::illegal_argument(format!(
-            "Wildcard expressions or all indices are not allowed"
-        )));
+        return Err(Error::illegal_argument(
+            "Wildcard expressions or all indices are not allowed".to_string(),
+        ));
     }
     let handles = state.registry().resolve(&expression, resolve_options(&params)?)?;
     // Deleting through an alias is not allowed in ES either.
@@ -111,13 +129,23 @@ pub async fn get_mapping(State(state): State<AppState>, path: PathParams, params
     let mut out = Map::new();
     for handle in targets(&state, &path, &params)? {
         let index_state = handle.state();
-        out.insert(index_state.name.clone(), json!({"mappings": index_state.mapping.to_json()}));
+        out.insert(
+            index_state.name.clone(),
+            json!({"mappings": index_state.mapping.to_json()}),
+        );
     }
     Ok(Reply::ok(Value::Object(out)))
 }
 
 pub async fn put_mapping(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
-    params.check_allowed(&["allow_no_indices", "expand_wildcards", "ignore_unavailable", "master_timeout", "timeout", "write_index_only"])?;
+    params.check_allowed(&[
+        "allow_no_indices",
+        "expand_wildcards",
+        "ignore_unavailable",
+        "master_timeout",
+        "timeout",
+        "write_index_only",
+    ])?;
     let update = body.required_json()?;
     let handles = targets(&state, &path, &params)?;
     if handles.is_empty() {
@@ -149,7 +177,11 @@ pub async fn get_settings(State(state): State<AppState>, path: PathParams, param
             flatten_settings("", &settings, &mut flattened);
             if !name_filter.is_empty() {
                 let patterns: Vec<&str> = name_filter.split(',').collect();
-                flattened.retain(|key, _| patterns.iter().any(|pattern| wildmatch::WildMatch::new(pattern).matches(key)));
+                flattened.retain(|key, _| {
+                    patterns
+                        .iter()
+                        .any(|pattern| wildmatch::WildMatch::new(pattern).matches(key))
+                });
             }
             settings = if flat {
                 Value::Object(flattened)
@@ -166,7 +198,11 @@ fn flatten_settings(prefix: &str, value: &Value, out: &mut Map<String, Value>) {
     match value {
         Value::Object(object) => {
             for (key, inner) in object {
-                let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 flatten_settings(&path, inner, out);
             }
         }
@@ -185,8 +221,22 @@ fn unflatten(flat: &Map<String, Value>) -> Value {
     Value::Object(root)
 }
 
-pub async fn put_settings(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
-    params.check_allowed(&["allow_no_indices", "expand_wildcards", "ignore_unavailable", "master_timeout", "timeout", "preserve_existing", "flat_settings", "reopen"])?;
+pub async fn put_settings(
+    State(state): State<AppState>,
+    path: PathParams,
+    params: Params,
+    body: Body,
+) -> Result<Reply> {
+    params.check_allowed(&[
+        "allow_no_indices",
+        "expand_wildcards",
+        "ignore_unavailable",
+        "master_timeout",
+        "timeout",
+        "preserve_existing",
+        "flat_settings",
+        "reopen",
+    ])?;
     let body = body.required_json()?;
     let update = body.get("settings").cloned().unwrap_or(body);
     let handles = targets(&state, &path, &params)?;
@@ -220,13 +270,29 @@ pub async fn refresh(State(state): State<AppState>, path: PathParams, params: Pa
 }
 
 pub async fn flush(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
-    params.check_allowed(&["allow_no_indices", "expand_wildcards", "ignore_unavailable", "force", "wait_if_ongoing"])?;
+    params.check_allowed(&[
+        "allow_no_indices",
+        "expand_wildcards",
+        "ignore_unavailable",
+        "force",
+        "wait_if_ongoing",
+    ])?;
     // A refresh commits the engine and empties the log: exactly what an ES flush promises.
     refresh(State(state), path, Params::default()).await
 }
 
 pub async fn stats(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
-    params.check_allowed(&["completion_fields", "expand_wildcards", "fielddata_fields", "fields", "forbid_closed_indices", "groups", "include_segment_file_sizes", "include_unloaded_segments", "level"])?;
+    params.check_allowed(&[
+        "completion_fields",
+        "expand_wildcards",
+        "fielddata_fields",
+        "fields",
+        "forbid_closed_indices",
+        "groups",
+        "include_segment_file_sizes",
+        "include_unloaded_segments",
+        "level",
+    ])?;
     let handles = targets(&state, &path, &params)?;
     let body = blocking(move || {
         let mut indices = Map::new();
@@ -316,17 +382,26 @@ pub async fn update_aliases(State(state): State<AppState>, params: Params, body:
                 for index in resolve_names(&state, &indices)? {
                     for alias in &aliases {
                         let exists = state.registry().get(&index).is_some_and(|handle| {
-                            handle.state().aliases.keys().any(|name| wildmatch::WildMatch::new(alias).matches(name))
+                            handle
+                                .state()
+                                .aliases
+                                .keys()
+                                .any(|name| wildmatch::WildMatch::new(alias).matches(name))
                         });
                         if !exists && !spec.get("must_exist").is_some_and(|flag| flag == false) {
-                            return Err(Error::new(crate::error::ErrorKind::ResourceNotFound, format!("required alias [{alias}] does not exist")));
+                            return Err(Error::new(
+                                crate::error::ErrorKind::ResourceNotFound,
+                                format!("required alias [{alias}] does not exist"),
+                            ));
                         }
                         planned.push((index.clone(), alias.clone(), None));
                     }
                 }
             }
             "remove_index" => {
-                return Err(Error::illegal_argument("[remove_index] alias action is not supported by Iris; use DELETE /{index}"));
+                return Err(Error::illegal_argument(
+                    "[remove_index] alias action is not supported by Iris; use DELETE /{index}",
+                ));
             }
             other => {
                 return Err(Error::parsing(format!("[aliases] unknown field [{other}]")));
@@ -343,7 +418,9 @@ pub async fn update_aliases(State(state): State<AppState>, params: Params, body:
                     Some(definition) => {
                         next.aliases.insert(alias.clone(), definition);
                     }
-                    None => next.aliases.retain(|name, _| !wildmatch::WildMatch::new(&alias).matches(name)),
+                    None => next
+                        .aliases
+                        .retain(|name, _| !wildmatch::WildMatch::new(&alias).matches(name)),
                 }
                 Ok(())
             })?;
@@ -368,11 +445,19 @@ fn string_or_list(spec: &Value, single: &str, plural: &str) -> Vec<String> {
 
 fn resolve_names(state: &AppState, expressions: &[String]) -> Result<Vec<String>> {
     if expressions.is_empty() {
-        return Err(Error::validation(&["One of [index] or [indices] is required".to_string()]));
+        return Err(Error::validation(&[
+            "One of [index] or [indices] is required".to_string()
+        ]));
     }
     let mut names = Vec::new();
     for expression in expressions {
-        for handle in state.registry().resolve(expression, ResolveOptions { allow_no_indices: false, ..ResolveOptions::default() })? {
+        for handle in state.registry().resolve(
+            expression,
+            ResolveOptions {
+                allow_no_indices: false,
+                ..ResolveOptions::default()
+            },
+        )? {
             names.push(handle.name());
         }
     }
@@ -380,7 +465,12 @@ fn resolve_names(state: &AppState, expressions: &[String]) -> Result<Vec<String>
 }
 
 /// Collects `{index: {"aliases": {alias: def}}}` for indices and alias patterns.
-fn alias_listing(state: &AppState, path: &PathParams, params: &Params, include_empty: bool) -> Result<(BTreeMap<String, Value>, bool)> {
+fn alias_listing(
+    state: &AppState,
+    path: &PathParams,
+    params: &Params,
+    include_empty: bool,
+) -> Result<(BTreeMap<String, Value>, bool)> {
     let patterns: Vec<String> = match path.get("name") {
         "" | "_all" | "*" => Vec::new(),
         names => names.split(',').map(str::to_string).collect(),
@@ -391,8 +481,15 @@ fn alias_listing(state: &AppState, path: &PathParams, params: &Params, include_e
         let index_state = handle.state();
         let mut aliases = Map::new();
         for (name, definition) in &index_state.aliases {
-            if patterns.is_empty() || patterns.iter().any(|pattern| wildmatch::WildMatch::new(pattern).matches(name)) {
-                aliases.insert(name.clone(), serde_json::to_value(definition).unwrap_or_else(|_| json!({})));
+            if patterns.is_empty()
+                || patterns
+                    .iter()
+                    .any(|pattern| wildmatch::WildMatch::new(pattern).matches(name))
+            {
+                aliases.insert(
+                    name.clone(),
+                    serde_json::to_value(definition).unwrap_or_else(|_| json!({})),
+                );
             }
         }
         any |= !aliases.is_empty();

@@ -16,17 +16,54 @@ use crate::error::{Error, Result};
 use crate::index::search::{explanation_json, run_count, run_search};
 use crate::index::{IndexHandle, WriteOp};
 use crate::query::SearchRequest;
-use crate::query::request::{parse_source_option, parse_sort};
+use crate::query::request::{parse_sort, parse_source_option};
 
 const SEARCH_PARAMS: &[&str] = &[
-    "q", "df", "analyzer", "analyze_wildcard", "default_operator", "lenient", "from", "size", "sort",
-    "_source", "_source_includes", "_source_excludes", "track_total_hits", "track_scores", "timeout",
-    "terminate_after", "explain", "version", "seq_no_primary_term", "stored_fields", "docvalue_fields",
-    "allow_no_indices", "expand_wildcards", "ignore_unavailable", "ignore_throttled", "preference",
-    "routing", "search_type", "request_cache", "allow_partial_search_results", "batched_reduce_size",
-    "max_concurrent_shard_requests", "pre_filter_shard_size", "rest_total_hits_as_int", "typed_keys",
-    "scroll", "ccs_minimize_roundtrips", "min_score", "suggest_field", "suggest_mode", "suggest_size",
-    "suggest_text", "include_named_queries_score", "force_synthetic_source", "stats",
+    "q",
+    "df",
+    "analyzer",
+    "analyze_wildcard",
+    "default_operator",
+    "lenient",
+    "from",
+    "size",
+    "sort",
+    "_source",
+    "_source_includes",
+    "_source_excludes",
+    "track_total_hits",
+    "track_scores",
+    "timeout",
+    "terminate_after",
+    "explain",
+    "version",
+    "seq_no_primary_term",
+    "stored_fields",
+    "docvalue_fields",
+    "allow_no_indices",
+    "expand_wildcards",
+    "ignore_unavailable",
+    "ignore_throttled",
+    "preference",
+    "routing",
+    "search_type",
+    "request_cache",
+    "allow_partial_search_results",
+    "batched_reduce_size",
+    "max_concurrent_shard_requests",
+    "pre_filter_shard_size",
+    "rest_total_hits_as_int",
+    "typed_keys",
+    "scroll",
+    "ccs_minimize_roundtrips",
+    "min_score",
+    "suggest_field",
+    "suggest_mode",
+    "suggest_size",
+    "suggest_text",
+    "include_named_queries_score",
+    "force_synthetic_source",
+    "stats",
 ];
 
 fn targets(state: &AppState, path: &PathParams, params: &Params) -> Result<Vec<Arc<IndexHandle>>> {
@@ -45,7 +82,9 @@ fn merge_params(params: &Params, body: Option<Value>) -> Result<Value> {
         None => Map::new(),
     };
     if params.contains("q") {
-        return Err(Error::illegal_argument("URI search ([q] parameter) is not supported by Iris yet"));
+        return Err(Error::illegal_argument(
+            "URI search ([q] parameter) is not supported by Iris yet",
+        ));
     }
     for key in ["from", "size", "terminate_after"] {
         if let Some(number) = params.i64(key)? {
@@ -61,7 +100,9 @@ fn merge_params(params: &Params, body: Option<Value>) -> Result<Value> {
         let parsed = match value {
             "true" | "" => json!(true),
             "false" => json!(false),
-            number => json!(number.parse::<i64>().map_err(|_| Error::illegal_argument(format!("Failed to parse int parameter [track_total_hits] with value [{number}]")))?),
+            number => json!(number.parse::<i64>().map_err(|_| Error::illegal_argument(format!(
+                "Failed to parse int parameter [track_total_hits] with value [{number}]"
+            )))?),
         };
         body.insert("track_total_hits".into(), parsed);
     }
@@ -86,7 +127,11 @@ fn merge_params(params: &Params, body: Option<Value>) -> Result<Value> {
         );
     }
     if let Some(min_score) = params.get("min_score") {
-        let parsed: f64 = min_score.parse().map_err(|_| Error::illegal_argument(format!("Failed to parse float parameter [min_score] with value [{min_score}]")))?;
+        let parsed: f64 = min_score.parse().map_err(|_| {
+            Error::illegal_argument(format!(
+                "Failed to parse float parameter [min_score] with value [{min_score}]"
+            ))
+        })?;
         body.insert("min_score".into(), json!(parsed));
     }
     Ok(Value::Object(body))
@@ -103,8 +148,8 @@ fn max_window(handles: &[Arc<IndexHandle>]) -> usize {
 /// Runs one search and shapes the ES response body.
 async fn execute(handles: Vec<Arc<IndexHandle>>, body: Value, rest_total_hits_as_int: bool) -> Result<Value> {
     let started = Instant::now();
-    let request = SearchRequest::from_body(&body, max_window(&handles))
-        .map_err(|error| wrap_for_search(error, &handles))?;
+    let request =
+        SearchRequest::from_body(&body, max_window(&handles)).map_err(|error| wrap_for_search(error, &handles))?;
     if request.aggregations.is_some() {
         return Err(Error::illegal_argument("aggregations are not supported by Iris yet"));
     }
@@ -114,10 +159,17 @@ async fn execute(handles: Vec<Arc<IndexHandle>>, body: Value, rest_total_hits_as
     if let Some((value, relation)) = outcome.total {
         hits.insert(
             "total".into(),
-            if rest_total_hits_as_int { json!(value) } else { json!({"value": value, "relation": relation}) },
+            if rest_total_hits_as_int {
+                json!(value)
+            } else {
+                json!({"value": value, "relation": relation})
+            },
         );
     }
-    hits.insert("max_score".into(), outcome.max_score.map_or(Value::Null, crate::index::search::score_json));
+    hits.insert(
+        "max_score".into(),
+        outcome.max_score.map_or(Value::Null, crate::index::search::score_json),
+    );
     hits.insert("hits".into(), Value::Array(outcome.hits));
     Ok(json!({
         "took": started.elapsed().as_millis() as u64,
@@ -142,7 +194,9 @@ fn wrap_for_search(error: Error, handles: &[Arc<IndexHandle>]) -> Error {
 pub async fn search(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
     params.check_allowed(SEARCH_PARAMS)?;
     if params.contains("scroll") {
-        return Err(Error::illegal_argument("[scroll] is not supported by Iris; use [search_after]"));
+        return Err(Error::illegal_argument(
+            "[scroll] is not supported by Iris; use [search_after]",
+        ));
     }
     let handles = targets(&state, &path, &params)?;
     let body = merge_params(&params, body.json()?)?;
@@ -151,7 +205,22 @@ pub async fn search(State(state): State<AppState>, path: PathParams, params: Par
 }
 
 pub async fn count(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
-    params.check_allowed(&["q", "df", "analyzer", "analyze_wildcard", "default_operator", "lenient", "allow_no_indices", "expand_wildcards", "ignore_unavailable", "ignore_throttled", "min_score", "preference", "routing", "terminate_after"])?;
+    params.check_allowed(&[
+        "q",
+        "df",
+        "analyzer",
+        "analyze_wildcard",
+        "default_operator",
+        "lenient",
+        "allow_no_indices",
+        "expand_wildcards",
+        "ignore_unavailable",
+        "ignore_throttled",
+        "min_score",
+        "preference",
+        "routing",
+        "terminate_after",
+    ])?;
     let handles = targets(&state, &path, &params)?;
     let body = body.json()?.unwrap_or_else(|| json!({}));
     if let Value::Object(object) = &body {
@@ -172,7 +241,20 @@ pub async fn count(State(state): State<AppState>, path: PathParams, params: Para
 }
 
 pub async fn msearch(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
-    params.check_allowed(&["ccs_minimize_roundtrips", "max_concurrent_searches", "max_concurrent_shard_requests", "pre_filter_shard_size", "rest_total_hits_as_int", "search_type", "typed_keys", "allow_no_indices", "expand_wildcards", "ignore_unavailable", "ignore_throttled", "routing"])?;
+    params.check_allowed(&[
+        "ccs_minimize_roundtrips",
+        "max_concurrent_searches",
+        "max_concurrent_shard_requests",
+        "pre_filter_shard_size",
+        "rest_total_hits_as_int",
+        "search_type",
+        "typed_keys",
+        "allow_no_indices",
+        "expand_wildcards",
+        "ignore_unavailable",
+        "ignore_throttled",
+        "routing",
+    ])?;
     let started = Instant::now();
     let lines: Vec<&[u8]> = body
         .0
@@ -186,7 +268,9 @@ pub async fn msearch(State(state): State<AppState>, path: PathParams, params: Pa
     for pair in lines.chunks(2) {
         let header = parse_json(pair[0])?;
         let Some(search_body) = pair.get(1) else {
-            return Err(Error::illegal_argument("[msearch] a search body is required after each header line"));
+            return Err(Error::illegal_argument(
+                "[msearch] a search body is required after each header line",
+            ));
         };
         let search_body = parse_json(search_body)?;
         let index = match header.get("index") {
@@ -211,14 +295,32 @@ pub async fn msearch(State(state): State<AppState>, path: PathParams, params: Pa
             }
         });
     }
-    Ok(Reply::ok(json!({"took": started.elapsed().as_millis() as u64, "responses": responses})))
+    Ok(Reply::ok(
+        json!({"took": started.elapsed().as_millis() as u64, "responses": responses}),
+    ))
 }
 
 pub async fn explain(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
-    params.check_allowed(&["analyzer", "analyze_wildcard", "default_operator", "df", "lenient", "preference", "q", "routing", "_source", "_source_excludes", "_source_includes", "stored_fields"])?;
+    params.check_allowed(&[
+        "analyzer",
+        "analyze_wildcard",
+        "default_operator",
+        "df",
+        "lenient",
+        "preference",
+        "q",
+        "routing",
+        "_source",
+        "_source_excludes",
+        "_source_includes",
+        "stored_fields",
+    ])?;
     let index = path.get("index").to_string();
     let id = path.get("id").to_string();
-    let handle = state.registry().get(&index).ok_or_else(|| Error::index_not_found(&index))?;
+    let handle = state
+        .registry()
+        .get(&index)
+        .ok_or_else(|| Error::index_not_found(&index))?;
     let body = body.required_json()?;
     let request = SearchRequest::from_body(&body, usize::MAX)?;
     let response = blocking(move || {
@@ -266,14 +368,42 @@ async fn matching_ids(handle: Arc<IndexHandle>, body: Value) -> Result<Vec<(Stri
 }
 
 async fn by_query(state: AppState, path: PathParams, params: Params, body: Body, delete: bool) -> Result<Reply> {
-    params.check_allowed(&["conflicts", "refresh", "wait_for_completion", "slices", "scroll_size", "requests_per_second", "timeout", "max_docs", "allow_no_indices", "expand_wildcards", "ignore_unavailable", "q", "df", "analyzer", "default_operator", "lenient", "routing", "pipeline", "search_type", "wait_for_active_shards", "from", "preference"])?;
+    params.check_allowed(&[
+        "conflicts",
+        "refresh",
+        "wait_for_completion",
+        "slices",
+        "scroll_size",
+        "requests_per_second",
+        "timeout",
+        "max_docs",
+        "allow_no_indices",
+        "expand_wildcards",
+        "ignore_unavailable",
+        "q",
+        "df",
+        "analyzer",
+        "default_operator",
+        "lenient",
+        "routing",
+        "pipeline",
+        "search_type",
+        "wait_for_active_shards",
+        "from",
+        "preference",
+    ])?;
     let started = Instant::now();
     let body = body.json()?.unwrap_or_else(|| json!({}));
     if body.get("script").is_some() {
         return Err(Error::illegal_argument("scripts are not supported by Iris"));
     }
-    let proceed_on_conflict = params.get("conflicts") == Some("proceed") || body.get("conflicts").and_then(Value::as_str) == Some("proceed");
-    let refresh = if params.bool("refresh", false)? { RefreshPolicy::Immediate } else { refresh_policy(&Params::default())? };
+    let proceed_on_conflict =
+        params.get("conflicts") == Some("proceed") || body.get("conflicts").and_then(Value::as_str) == Some("proceed");
+    let refresh = if params.bool("refresh", false)? {
+        RefreshPolicy::Immediate
+    } else {
+        refresh_policy(&Params::default())?
+    };
     let handles = targets(&state, &path, &params)?;
     let mut total = 0u64;
     let mut changed = 0u64;
@@ -286,9 +416,21 @@ async fn by_query(state: AppState, path: PathParams, params: Params, body: Body,
             .into_iter()
             .map(|(id, seq_no)| {
                 if delete {
-                    WriteOp::Delete { id, if_seq_no: Some(seq_no), if_primary_term: Some(1) }
+                    WriteOp::Delete {
+                        id,
+                        if_seq_no: Some(seq_no),
+                        if_primary_term: Some(1),
+                    }
                 } else {
-                    WriteOp::Update { id, doc: Some(Map::new()), upsert: None, doc_as_upsert: false, detect_noop: false, if_seq_no: Some(seq_no), if_primary_term: Some(1) }
+                    WriteOp::Update {
+                        id,
+                        doc: Some(Map::new()),
+                        upsert: None,
+                        doc_as_upsert: false,
+                        detect_noop: false,
+                        if_seq_no: Some(seq_no),
+                        if_primary_term: Some(1),
+                    }
                 }
             })
             .collect();
@@ -301,7 +443,8 @@ async fn by_query(state: AppState, path: PathParams, params: Params, body: Body,
                         failures.push(json!({"index": handle.name(), "status": 409, "cause": error.to_body_object()}));
                     }
                 }
-                Err(error) => failures.push(json!({"index": handle.name(), "status": error.status(), "cause": error.to_body_object()})),
+                Err(error) => failures
+                    .push(json!({"index": handle.name(), "status": error.status(), "cause": error.to_body_object()})),
             }
         }
     }
@@ -323,14 +466,31 @@ async fn by_query(state: AppState, path: PathParams, params: Params, body: Body,
     } else {
         response["updated"] = json!(changed);
     }
-    let status = if response["failures"].as_array().is_some_and(|failures| !failures.is_empty()) { axum::http::StatusCode::CONFLICT } else { axum::http::StatusCode::OK };
+    let status = if response["failures"]
+        .as_array()
+        .is_some_and(|failures| !failures.is_empty())
+    {
+        axum::http::StatusCode::CONFLICT
+    } else {
+        axum::http::StatusCode::OK
+    };
     Ok(Reply::json(status, response))
 }
 
-pub async fn delete_by_query(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
+pub async fn delete_by_query(
+    State(state): State<AppState>,
+    path: PathParams,
+    params: Params,
+    body: Body,
+) -> Result<Reply> {
     by_query(state, path, params, body, true).await
 }
 
-pub async fn update_by_query(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
+pub async fn update_by_query(
+    State(state): State<AppState>,
+    path: PathParams,
+    params: Params,
+    body: Body,
+) -> Result<Reply> {
     by_query(state, path, params, body, false).await
 }

@@ -346,8 +346,7 @@ mod tests {
             (K::PrefixTerm, "a\\*b*"),
             (K::Eof, ""),
         ];
-        let expected: Vec<(K, String)> =
-            expected.iter().map(|(k, s)| (*k, s.to_string())).collect();
+        let expected: Vec<(K, String)> = expected.iter().map(|(k, s)| (*k, s.to_string())).collect();
         assert_eq!(got, expected);
     }
 
@@ -368,8 +367,7 @@ mod tests {
             (K::Quoted, "\"q\""),
             (K::Eof, ""),
         ];
-        let expected: Vec<(K, String)> =
-            expected.iter().map(|(k, s)| (*k, s.to_string())).collect();
+        let expected: Vec<(K, String)> = expected.iter().map(|(k, s)| (*k, s.to_string())).collect();
         assert_eq!(got, expected);
     }
 

@@ -29,9 +29,9 @@ fn unescape(s: &str) -> Result<Vec<(char, bool)>, String> {
                 let mut v = 0u32;
                 for _ in 0..4 {
                     let h = it.next().ok_or("Truncated unicode escape sequence.")?;
-                    let d = h.to_digit(16).ok_or_else(|| {
-                        format!("Non-hex character in Unicode escape sequence: {h}")
-                    })?;
+                    let d = h
+                        .to_digit(16)
+                        .ok_or_else(|| format!("Non-hex character in Unicode escape sequence: {h}"))?;
                     v = v * 16 + d;
                 }
                 units.push(v as u16);
@@ -142,10 +142,7 @@ impl Parser {
         // The clause loop goes on while the next token can start a clause.
         // The loop goes on while the next token can start a clause (in the
         // DEFAULT lexical state, every token but these can).
-        while !matches!(
-            self.kind(0)?,
-            K::Eof | K::RParen | K::Colon | K::Carat | K::FuzzySlop
-        ) {
+        while !matches!(self.kind(0)?, K::Eof | K::RParen | K::Colon | K::Carat | K::FuzzySlop) {
             let conj = match self.kind(0)? {
                 K::And => Conj::And,
                 K::Or => Conj::Or,
@@ -165,10 +162,7 @@ impl Parser {
         {
             return Ok(q);
         }
-        Ok(QsNode::Bool {
-            clauses,
-            boost: None,
-        })
+        Ok(QsNode::Bool { clauses, boost: None })
     }
 
     fn modifiers(&mut self) -> Result<Mods, String> {
@@ -214,11 +208,7 @@ impl Parser {
         // Lucene only takes <TERM> or "*" as a field name; a PREFIXTERM or
         // WILDTERM such as `city.*` is accepted too (Lucene would need
         // `city.\*`), as field patterns are common in Elasticsearch.
-        if matches!(
-            self.kind(0)?,
-            K::Term | K::Star | K::PrefixTerm | K::WildTerm
-        ) && self.kind(1)? == K::Colon
-        {
+        if matches!(self.kind(0)?, K::Term | K::Star | K::PrefixTerm | K::WildTerm) && self.kind(1)? == K::Colon {
             let t = self.next();
             self.next();
             own = Some(if t.kind == K::Star {
@@ -245,14 +235,7 @@ impl Parser {
     fn term(&mut self, field: Option<&str>) -> Result<QsNode, String> {
         let kind = self.kind(0)?;
         let q = match kind {
-            K::Term
-            | K::Star
-            | K::PrefixTerm
-            | K::WildTerm
-            | K::RegexpTerm
-            | K::Number
-            | K::BareOper
-            | K::Quoted => {
+            K::Term | K::Star | K::PrefixTerm | K::WildTerm | K::RegexpTerm | K::Number | K::BareOper | K::Quoted => {
                 let t = self.next();
                 let (mut boost, mut slop) = (self.opt_boost()?, None);
                 if self.kind(0)? == K::FuzzySlop {
@@ -377,9 +360,7 @@ fn fuzzy(field: Option<&str>, text: String, slop: &str) -> Result<QsNode, String
     let distance = match slop.get(1..).and_then(|s| s.parse::<f32>().ok()) {
         None => None,
         Some(f) if f < 0.0 => {
-            return Err(
-                "Minimum similarity for a FuzzyQuery has to be between 0.0f and 1.0f !".into(),
-            );
+            return Err("Minimum similarity for a FuzzyQuery has to be between 0.0f and 1.0f !".into());
         }
         Some(f) if f >= 1.0 && f.fract() != 0.0 => {
             return Err("Fractional edit distances are not allowed!".into());
@@ -417,9 +398,7 @@ fn wildcard(field: Option<&str>, raw: &str) -> Result<QsNode, String> {
     if raw == "*" {
         return Ok(match field {
             None | Some("*") => QsNode::MatchAll,
-            Some(f) => QsNode::Exists {
-                field: f.to_string(),
-            },
+            Some(f) => QsNode::Exists { field: f.to_string() },
         });
     }
     let mut pattern = String::new();
@@ -504,10 +483,7 @@ mod tests {
         }
     }
     fn b(clauses: Vec<(Occur, QsNode)>) -> QsNode {
-        Bool {
-            clauses,
-            boost: None,
-        }
+        Bool { clauses, boost: None }
     }
     fn ph(field: Option<&str>, text: &str, slop: u32) -> QsNode {
         Phrase {
@@ -550,9 +526,7 @@ mod tests {
         }
     }
     fn ex(field: &str) -> QsNode {
-        Exists {
-            field: field.into(),
-        }
+        Exists { field: field.into() }
     }
 
     #[test]
@@ -560,16 +534,8 @@ mod tests {
         assert_eq!(q("quick"), t("quick"));
         assert_eq!(q("  quick \t"), t("quick"));
         assert_eq!(qa("quick"), t("quick"));
-        assert_eq!(
-            q("a-b"),
-            t("a-b"),
-            "- and + are term chars after the first char"
-        );
-        assert_eq!(
-            q("a+b!c"),
-            b(vec![(S, t("a+b")), (N, t("c"))]),
-            "! is not a term char"
-        );
+        assert_eq!(q("a-b"), t("a-b"), "- and + are term chars after the first char");
+        assert_eq!(q("a+b!c"), b(vec![(S, t("a+b")), (N, t("c"))]), "! is not a term char");
         assert_eq!(q("x=y&z|w>v<u"), t("x=y&z|w>v<u"));
         assert_eq!(q("123.5"), t("123.5"));
     }
@@ -582,42 +548,20 @@ mod tests {
 
     #[test]
     fn es_docs_plus_minus_example() {
-        let expected = |o| {
-            b(vec![
-                (o, t("quick")),
-                (o, t("brown")),
-                (M, t("fox")),
-                (N, t("news")),
-            ])
-        };
+        let expected = |o| b(vec![(o, t("quick")), (o, t("brown")), (M, t("fox")), (N, t("news"))]);
         assert_eq!(q("quick brown +fox -news"), expected(S));
         assert_eq!(qa("quick brown +fox -news"), expected(M));
     }
 
     #[test]
     fn conjunctions_apply_pairwise() {
-        assert_eq!(
-            q("a AND b OR c"),
-            b(vec![(M, t("a")), (M, t("b")), (S, t("c"))])
-        );
-        assert_eq!(
-            qa("a AND b OR c"),
-            b(vec![(M, t("a")), (S, t("b")), (S, t("c"))])
-        );
-        assert_eq!(
-            q("a OR b AND c"),
-            b(vec![(S, t("a")), (M, t("b")), (M, t("c"))])
-        );
-        assert_eq!(
-            qa("a OR b AND c"),
-            b(vec![(S, t("a")), (M, t("b")), (M, t("c"))])
-        );
+        assert_eq!(q("a AND b OR c"), b(vec![(M, t("a")), (M, t("b")), (S, t("c"))]));
+        assert_eq!(qa("a AND b OR c"), b(vec![(M, t("a")), (S, t("b")), (S, t("c"))]));
+        assert_eq!(q("a OR b AND c"), b(vec![(S, t("a")), (M, t("b")), (M, t("c"))]));
+        assert_eq!(qa("a OR b AND c"), b(vec![(S, t("a")), (M, t("b")), (M, t("c"))]));
         assert_eq!(q("a OR b"), b(vec![(S, t("a")), (S, t("b"))]));
         assert_eq!(qa("a OR b"), b(vec![(S, t("a")), (S, t("b"))]));
-        assert_eq!(
-            q("a && b || !c"),
-            b(vec![(M, t("a")), (M, t("b")), (N, t("c"))])
-        );
+        assert_eq!(q("a && b || !c"), b(vec![(M, t("a")), (M, t("b")), (N, t("c"))]));
         assert_eq!(q("a AND NOT b"), b(vec![(M, t("a")), (N, t("b"))]));
         assert_eq!(q("a NOT b"), b(vec![(S, t("a")), (N, t("b"))]));
     }
@@ -647,10 +591,7 @@ mod tests {
     #[test]
     fn groups_nest() {
         let inner = b(vec![(S, t("quick")), (S, t("brown"))]);
-        assert_eq!(
-            q("(quick OR brown) AND fox"),
-            b(vec![(M, inner), (M, t("fox"))])
-        );
+        assert_eq!(q("(quick OR brown) AND fox"), b(vec![(M, inner), (M, t("fox"))]));
         assert_eq!(q("((a))"), t("a"));
         assert_eq!(
             qa("(a b) c"),
@@ -661,18 +602,12 @@ mod tests {
 
     #[test]
     fn keywords_are_upper_case_only() {
-        assert_eq!(
-            q("a and b"),
-            b(vec![(S, t("a")), (S, t("and")), (S, t("b"))])
-        );
+        assert_eq!(q("a and b"), b(vec![(S, t("a")), (S, t("and")), (S, t("b"))]));
         assert_eq!(
             q("ANDY ORB NOTE"),
             b(vec![(S, t("ANDY")), (S, t("ORB")), (S, t("NOTE"))])
         );
-        assert_eq!(
-            q("a &&& b"),
-            b(vec![(S, t("a")), (S, t("&&&")), (S, t("b"))])
-        );
+        assert_eq!(q("a &&& b"), b(vec![(S, t("a")), (S, t("&&&")), (S, t("b"))]));
     }
 
     #[test]
@@ -700,23 +635,14 @@ mod tests {
     #[test]
     fn fields() {
         assert_eq!(q("status:active"), tf(Some("status"), "active"));
-        assert_eq!(
-            q("title:\"quick brown\""),
-            ph(Some("title"), "quick brown", 0)
-        );
+        assert_eq!(q("title:\"quick brown\""), ph(Some("title"), "quick brown", 0));
         assert_eq!(
             q("title:(quick OR brown)"),
-            b(vec![
-                (S, tf(Some("title"), "quick")),
-                (S, tf(Some("title"), "brown"))
-            ])
+            b(vec![(S, tf(Some("title"), "quick")), (S, tf(Some("title"), "brown"))])
         );
         assert_eq!(
             q("title:(a body:b)"),
-            b(vec![
-                (S, tf(Some("title"), "a")),
-                (S, tf(Some("body"), "b"))
-            ])
+            b(vec![(S, tf(Some("title"), "a")), (S, tf(Some("body"), "b"))])
         );
         assert_eq!(q("author.first_name:x"), tf(Some("author.first_name"), "x"));
         assert_eq!(q(r"book.\*:quick"), tf(Some("book.*"), "quick"));
@@ -753,16 +679,9 @@ mod tests {
         assert_eq!(q(r"a\*b*"), pre(None, "a*b"));
         assert_eq!(q(r"a\*b?"), wc(None, r"a\*b?"));
         assert_eq!(q(r"a\:b*c\\"), wc(None, r"a:b*c\\"));
-        assert_eq!(
-            q("bro*~2"),
-            pre(None, "bro"),
-            "Lucene ignores ~ on prefixes"
-        );
+        assert_eq!(q("bro*~2"), pre(None, "bro"), "Lucene ignores ~ on prefixes");
         assert_eq!(q("qu?ck^2"), wc(None, "qu?ck").boosted(2.0));
-        assert_eq!(
-            q("qu?ck bro*"),
-            b(vec![(S, wc(None, "qu?ck")), (S, pre(None, "bro"))])
-        );
+        assert_eq!(q("qu?ck bro*"), b(vec![(S, wc(None, "qu?ck")), (S, pre(None, "bro"))]));
     }
 
     #[test]
@@ -793,10 +712,7 @@ mod tests {
         assert_eq!(q("quikc~2^3"), fz("quikc", Some(2)).boosted(3.0));
         assert_eq!(q("quikc^3~1"), fz("quikc", Some(1)).boosted(3.0));
         assert_eq!(q("a~ b"), b(vec![(S, fz("a", None)), (S, t("b"))]));
-        assert_eq!(
-            err("quikc~1.5"),
-            "Fractional edit distances are not allowed!"
-        );
+        assert_eq!(err("quikc~1.5"), "Fractional edit distances are not allowed!");
         assert_eq!(
             err("quikc~-1"),
             "Minimum similarity for a FuzzyQuery has to be between 0.0f and 1.0f !"
@@ -810,18 +726,12 @@ mod tests {
             q("date:[2012-01-01 TO 2012-12-31]"),
             rg(d, Some("2012-01-01"), Some("2012-12-31"), true, true)
         );
-        assert_eq!(
-            q("count:[1 TO 5]"),
-            rg(Some("count"), Some("1"), Some("5"), true, true)
-        );
+        assert_eq!(q("count:[1 TO 5]"), rg(Some("count"), Some("1"), Some("5"), true, true));
         assert_eq!(
             q("tag:{alpha TO omega}"),
             rg(Some("tag"), Some("alpha"), Some("omega"), false, false)
         );
-        assert_eq!(
-            q("count:[10 TO *]"),
-            rg(Some("count"), Some("10"), None, true, true)
-        );
+        assert_eq!(q("count:[10 TO *]"), rg(Some("count"), Some("10"), None, true, true));
         assert_eq!(
             q("date:{* TO 2012-01-01}"),
             rg(d, None, Some("2012-01-01"), false, false)
@@ -831,33 +741,18 @@ mod tests {
             rg(Some("count"), Some("1"), Some("5"), true, false)
         );
         assert_eq!(q("[* TO 100]"), rg(None, None, Some("100"), true, true));
-        assert_eq!(
-            q("[  1   TO 5 ]"),
-            rg(None, Some("1"), Some("5"), true, true)
-        );
+        assert_eq!(q("[  1   TO 5 ]"), rg(None, Some("1"), Some("5"), true, true));
         // RANGE_GOOP only stops at a space, `]` or `}`: a tab is part of it.
         assert_eq!(
             err("[1 TO\t5]"),
             "Encountered \" <RANGE_GOOP> \"TO\\t5 \"\" at line 1, column 3."
         );
-        assert_eq!(
-            q(r#"["a b" TO "*"]"#),
-            rg(None, Some("a b"), Some("*"), true, true)
-        );
-        assert_eq!(
-            q(r"[a\:b TO c]"),
-            rg(None, Some("a:b"), Some("c"), true, true)
-        );
-        assert_eq!(
-            q("[1 TO 5]^2"),
-            rg(None, Some("1"), Some("5"), true, true).boosted(2.0)
-        );
+        assert_eq!(q(r#"["a b" TO "*"]"#), rg(None, Some("a b"), Some("*"), true, true));
+        assert_eq!(q(r"[a\:b TO c]"), rg(None, Some("a:b"), Some("c"), true, true));
+        assert_eq!(q("[1 TO 5]^2"), rg(None, Some("1"), Some("5"), true, true).boosted(2.0));
         assert_eq!(
             q("x:[1 TO 5] AND y"),
-            b(vec![
-                (M, rg(Some("x"), Some("1"), Some("5"), true, true)),
-                (M, t("y"))
-            ])
+            b(vec![(M, rg(Some("x"), Some("1"), Some("5"), true, true)), (M, t("y"))])
         );
     }
 
@@ -878,10 +773,7 @@ mod tests {
         );
         assert_eq!(q("age:>"), tf(a, ">"));
         assert_eq!(q("age:\">10\""), ph(a, ">10", 0));
-        assert_eq!(
-            q("age:>10^2"),
-            rg(a, Some("10"), None, false, true).boosted(2.0)
-        );
+        assert_eq!(q("age:>10^2"), rg(a, Some("10"), None, false, true).boosted(2.0));
     }
 
     #[test]
@@ -912,10 +804,7 @@ mod tests {
             }
         );
         assert_eq!(q("a^2 b"), b(vec![(S, t("a").boosted(2.0)), (S, t("b"))]));
-        assert_eq!(
-            q("a^2.5.x"),
-            b(vec![(S, t("a").boosted(2.5)), (S, t(".x"))])
-        );
+        assert_eq!(q("a^2.5.x"), b(vec![(S, t("a").boosted(2.5)), (S, t(".x"))]));
     }
 
     #[test]
@@ -934,10 +823,7 @@ mod tests {
         );
         assert_eq!(q(r"\AND"), t("AND"));
         assert_eq!(err(r"\u00"), "Truncated unicode escape sequence.");
-        assert_eq!(
-            err(r"\u00zz"),
-            "Non-hex character in Unicode escape sequence: z"
-        );
+        assert_eq!(err(r"\u00zz"), "Non-hex character in Unicode escape sequence: z");
         assert_eq!(err(r"[a\ TO b]"), "Term can not end with escape character.");
     }
 
@@ -947,51 +833,26 @@ mod tests {
             q("a\tb\nc\r\u{3000}d"),
             b(vec![(S, t("a")), (S, t("b")), (S, t("c")), (S, t("d"))])
         );
-        assert_eq!(
-            q("a\u{a0}b"),
-            t("a\u{a0}b"),
-            "NBSP is not Lucene whitespace"
-        );
+        assert_eq!(q("a\u{a0}b"), t("a\u{a0}b"), "NBSP is not Lucene whitespace");
     }
 
     #[test]
     fn parse_errors_mirror_javacc() {
         assert_eq!(err("foo AND"), "Encountered \"<EOF>\" at line 1, column 7.");
-        assert_eq!(
-            err("foo AND "),
-            "Encountered \"<EOF>\" at line 1, column 8."
-        );
+        assert_eq!(err("foo AND "), "Encountered \"<EOF>\" at line 1, column 8.");
         assert_eq!(err("(foo"), "Encountered \"<EOF>\" at line 1, column 4.");
-        assert_eq!(
-            err("foo)"),
-            "Encountered \" \")\" \") \"\" at line 1, column 3."
-        );
-        assert_eq!(
-            err("()"),
-            "Encountered \" \")\" \") \"\" at line 1, column 1."
-        );
+        assert_eq!(err("foo)"), "Encountered \" \")\" \") \"\" at line 1, column 3.");
+        assert_eq!(err("()"), "Encountered \" \")\" \") \"\" at line 1, column 1.");
         assert_eq!(err("[1 TO"), "Encountered \"<EOF>\" at line 1, column 5.");
         assert_eq!(
             err("[1 5]"),
             "Encountered \" <RANGE_GOOP> \"5 \"\" at line 1, column 3."
         );
         assert_eq!(err("foo:"), "Encountered \"<EOF>\" at line 1, column 4.");
-        assert_eq!(
-            err("AND"),
-            "Encountered \" <AND> \"AND \"\" at line 1, column 0."
-        );
-        assert_eq!(
-            err("a OR OR b"),
-            "Encountered \" <OR> \"OR \"\" at line 1, column 5."
-        );
-        assert_eq!(
-            err("a:b:c"),
-            "Encountered \" \":\" \": \"\" at line 1, column 3."
-        );
-        assert_eq!(
-            err("--a"),
-            "Encountered \" \"-\" \"- \"\" at line 1, column 1."
-        );
+        assert_eq!(err("AND"), "Encountered \" <AND> \"AND \"\" at line 1, column 0.");
+        assert_eq!(err("a OR OR b"), "Encountered \" <OR> \"OR \"\" at line 1, column 5.");
+        assert_eq!(err("a:b:c"), "Encountered \" \":\" \": \"\" at line 1, column 3.");
+        assert_eq!(err("--a"), "Encountered \" \"-\" \"- \"\" at line 1, column 1.");
         assert_eq!(
             err("~2 a"),
             "Encountered \" <FUZZY_SLOP> \"~2 \"\" at line 1, column 0."
@@ -1002,10 +863,7 @@ mod tests {
         );
         assert_eq!(err("a^"), "Encountered \"<EOF>\" at line 1, column 2.");
         assert_eq!(err("é AND"), "Encountered \"<EOF>\" at line 1, column 5.");
-        assert_eq!(
-            err("a\n)"),
-            "Encountered \" \")\" \") \"\" at line 1, column 2."
-        );
+        assert_eq!(err("a\n)"), "Encountered \" \")\" \") \"\" at line 1, column 2.");
     }
 
     #[test]
@@ -1036,10 +894,7 @@ mod tests {
             "a lone / starts a regexp in Lucene"
         );
         // JavaCC lexes lazily: the parse error at `)` comes first.
-        assert_eq!(
-            err(") \"foo"),
-            "Encountered \" \")\" \") \"\" at line 1, column 0."
-        );
+        assert_eq!(err(") \"foo"), "Encountered \" \")\" \") \"\" at line 1, column 0.");
     }
 
     #[test]

@@ -302,10 +302,7 @@ impl BitOr for SimpleFlags {
 ///
 /// A blank input yields an empty `Bool` (matches nothing), as Elasticsearch's
 /// `QueryStringQueryParser.parse` does.
-pub fn parse_query_string(
-    input: &str,
-    default_operator: DefaultOperator,
-) -> Result<QsNode, QsError> {
+pub fn parse_query_string(input: &str, default_operator: DefaultOperator) -> Result<QsNode, QsError> {
     // Java's String.trim() strips every char <= U+0020.
     if input.chars().all(|c| c <= ' ') {
         return Ok(QsNode::Bool {
@@ -322,11 +319,7 @@ pub fn parse_query_string(
 /// Parses `simple_query_string` syntax; it never fails and skips whatever it
 /// cannot use, like Lucene's `SimpleQueryParser`. Input without any usable
 /// part yields an empty `Bool` (matches nothing).
-pub fn parse_simple_query_string(
-    input: &str,
-    default_operator: DefaultOperator,
-    flags: SimpleFlags,
-) -> QsNode {
+pub fn parse_simple_query_string(input: &str, default_operator: DefaultOperator, flags: SimpleFlags) -> QsNode {
     simple::parse(input, default_operator, flags)
 }
 
@@ -345,10 +338,7 @@ mod tests {
             SimpleFlags::parse("AND||PREFIX").unwrap(),
             SimpleFlags::AND | SimpleFlags::PREFIX
         );
-        assert_eq!(
-            SimpleFlags::parse("AND|NONE|OR").unwrap(),
-            SimpleFlags::NONE
-        );
+        assert_eq!(SimpleFlags::parse("AND|NONE|OR").unwrap(), SimpleFlags::NONE);
         assert_eq!(SimpleFlags::parse("NOT|ALL").unwrap(), SimpleFlags::ALL);
         assert_eq!(SimpleFlags::parse("SLOP").unwrap(), SimpleFlags::NEAR);
         let err = SimpleFlags::parse("AND|BOGUS").unwrap_err();
@@ -379,10 +369,7 @@ mod tests {
             boost: None,
         };
         assert_eq!(parse_query_string("", DefaultOperator::Or).unwrap(), empty);
-        assert_eq!(
-            parse_query_string(" \t\n", DefaultOperator::And).unwrap(),
-            empty
-        );
+        assert_eq!(parse_query_string(" \t\n", DefaultOperator::And).unwrap(), empty);
         assert_eq!(
             parse_simple_query_string("", DefaultOperator::Or, SimpleFlags::ALL),
             empty
@@ -414,9 +401,7 @@ mod tests {
     /// Returns the nesting depth of boolean nodes.
     fn depth(n: &QsNode) -> usize {
         match n {
-            QsNode::Bool { clauses, .. } => {
-                1 + clauses.iter().map(|(_, c)| depth(c)).max().unwrap_or(0)
-            }
+            QsNode::Bool { clauses, .. } => 1 + clauses.iter().map(|(_, c)| depth(c)).max().unwrap_or(0),
             _ => 0,
         }
     }

@@ -323,10 +323,7 @@ impl Parser<'_> {
             other => vec![(occur, other)],
         };
         clauses.push((occur, branch));
-        let top = QsNode::Bool {
-            clauses,
-            boost: None,
-        };
+        let top = QsNode::Bool { clauses, boost: None };
         st.top = Some(top);
         st.depth = depth;
         st.previous = Some(occur);
@@ -337,8 +334,7 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::{
-        DefaultOperator, MAX_DEPTH, Occur, QsNode, QsNode::*, SimpleFlags as F,
-        parse_simple_query_string,
+        DefaultOperator, MAX_DEPTH, Occur, QsNode, QsNode::*, SimpleFlags as F, parse_simple_query_string,
     };
     use Occur::{Must as M, MustNot as N, Should as S};
 
@@ -359,10 +355,7 @@ mod tests {
         }
     }
     fn b(clauses: Vec<(Occur, QsNode)>) -> QsNode {
-        Bool {
-            clauses,
-            boost: None,
-        }
+        Bool { clauses, boost: None }
     }
     fn neg(n: QsNode) -> QsNode {
         b(vec![(N, n), (S, MatchAll)])
@@ -421,16 +414,8 @@ mod tests {
             s("a b +c"),
             b(vec![(M, b(vec![(S, t("a")), (S, t("b"))])), (M, t("c"))])
         );
-        assert_eq!(
-            s("a + + | b"),
-            b(vec![(M, t("a")), (M, t("b"))]),
-            "first operator wins"
-        );
-        assert_eq!(
-            s("+a"),
-            t("a"),
-            "an operator without left-hand side is ignored"
-        );
+        assert_eq!(s("a + + | b"), b(vec![(M, t("a")), (M, t("b"))]), "first operator wins");
+        assert_eq!(s("+a"), t("a"), "an operator without left-hand side is ignored");
         assert_eq!(s("| a |"), t("a"));
     }
 
@@ -475,11 +460,7 @@ mod tests {
             "Lucene skips the char after the slop"
         );
         assert_eq!(s(r#""a\"b""#), ph("a\"b", 0));
-        assert_eq!(
-            s("\"a b"),
-            b(vec![(S, t("a")), (S, t("b"))]),
-            "unclosed quote ignored"
-        );
+        assert_eq!(s("\"a b"), b(vec![(S, t("a")), (S, t("b"))]), "unclosed quote ignored");
         assert_eq!(
             s("a +\"\" b"),
             b(vec![(S, t("a")), (S, t("b"))]),
@@ -521,11 +502,7 @@ mod tests {
         assert_eq!(s("(a"), t("a"), "unclosed paren ignored");
         assert_eq!(s("a)"), t("a"), "stray paren ignored");
         assert_eq!(s("()"), empty());
-        assert_eq!(
-            s("a +() b"),
-            b(vec![(S, t("a")), (S, t("b"))]),
-            "() drops its operator"
-        );
+        assert_eq!(s("a +() b"), b(vec![(S, t("a")), (S, t("b"))]), "() drops its operator");
         assert_eq!(s(r"(a\) b)"), b(vec![(S, t("a)")), (S, t("b"))]));
         assert_eq!(s("-(a b)"), neg(b(vec![(S, t("a")), (S, t("b"))])));
     }
@@ -548,20 +525,14 @@ mod tests {
         assert_eq!(sf("a|b", F::WHITESPACE), t("a|b"));
         assert_eq!(sf("a|b", F::OR), b(vec![(S, t("a")), (S, t("b"))]));
         assert_eq!(sf("-a", F::WHITESPACE), t("-a"));
-        assert_eq!(
-            sf("\"a b\"", F::WHITESPACE),
-            b(vec![(S, t("\"a")), (S, t("b\""))])
-        );
+        assert_eq!(sf("\"a b\"", F::WHITESPACE), b(vec![(S, t("\"a")), (S, t("b\""))]));
         assert_eq!(
             sf("\"a b\"~2", F::PHRASE | F::WHITESPACE),
             b(vec![(S, ph("a b", 0)), (S, t("~2"))])
         );
         assert_eq!(sf("\"a b\"~2", F::PHRASE | F::SLOP), ph("a b", 2));
         assert_eq!(sf(r"\+a", F::AND), b(vec![(M, t("\\")), (M, t("a"))]));
-        assert_eq!(
-            sf("(a b)", F::WHITESPACE),
-            b(vec![(S, t("(a")), (S, t("b)"))])
-        );
+        assert_eq!(sf("(a b)", F::WHITESPACE), b(vec![(S, t("(a")), (S, t("b)"))]));
     }
 
     #[test]

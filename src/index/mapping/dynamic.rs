@@ -68,8 +68,14 @@ mod tests {
     fn infers_es_defaults() {
         let mapping = Mapping::default();
         assert_eq!(infer_field_mapping(&mapping, &json!(1)), Some(json!({"type": "long"})));
-        assert_eq!(infer_field_mapping(&mapping, &json!(1.5)), Some(json!({"type": "float"})));
-        assert_eq!(infer_field_mapping(&mapping, &json!(true)), Some(json!({"type": "boolean"})));
+        assert_eq!(
+            infer_field_mapping(&mapping, &json!(1.5)),
+            Some(json!({"type": "float"}))
+        );
+        assert_eq!(
+            infer_field_mapping(&mapping, &json!(true)),
+            Some(json!({"type": "boolean"}))
+        );
         assert_eq!(
             infer_field_mapping(&mapping, &json!("2024-01-05T10:00:00Z")),
             Some(json!({"type": "date"}))
@@ -78,9 +84,14 @@ mod tests {
             infer_field_mapping(&mapping, &json!("hello")),
             Some(json!({"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}))
         );
-        assert_eq!(infer_field_mapping(&mapping, &json!("2015"))
-            .and_then(|m| m.get("type").cloned()), Some(json!("text")));
-        assert_eq!(infer_field_mapping(&mapping, &json!([null, 3])), Some(json!({"type": "long"})));
+        assert_eq!(
+            infer_field_mapping(&mapping, &json!("2015")).and_then(|m| m.get("type").cloned()),
+            Some(json!("text"))
+        );
+        assert_eq!(
+            infer_field_mapping(&mapping, &json!([null, 3])),
+            Some(json!({"type": "long"}))
+        );
         assert_eq!(infer_field_mapping(&mapping, &json!(null)), None);
     }
 }

@@ -126,41 +126,122 @@ const COMMON_IGNORED: &[&str] = &["meta", "store", "similarity_ignored"];
 fn allowed_params(type_name: &str) -> &'static [&'static str] {
     match type_name {
         "text" => &[
-            "type", "analyzer", "search_analyzer", "search_quote_analyzer", "fields", "index",
-            "norms", "store", "boost", "copy_to", "position_increment_gap", "index_options",
-            "term_vector", "similarity", "fielddata", "eager_global_ordinals", "meta",
-            "index_phrases", "index_prefixes",
+            "type",
+            "analyzer",
+            "search_analyzer",
+            "search_quote_analyzer",
+            "fields",
+            "index",
+            "norms",
+            "store",
+            "boost",
+            "copy_to",
+            "position_increment_gap",
+            "index_options",
+            "term_vector",
+            "similarity",
+            "fielddata",
+            "eager_global_ordinals",
+            "meta",
+            "index_phrases",
+            "index_prefixes",
         ],
         "keyword" => &[
-            "type", "ignore_above", "null_value", "normalizer", "fields", "index", "doc_values",
-            "store", "boost", "copy_to", "norms", "eager_global_ordinals", "similarity",
-            "index_options", "split_queries_on_whitespace", "meta", "time_series_dimension",
+            "type",
+            "ignore_above",
+            "null_value",
+            "normalizer",
+            "fields",
+            "index",
+            "doc_values",
+            "store",
+            "boost",
+            "copy_to",
+            "norms",
+            "eager_global_ordinals",
+            "similarity",
+            "index_options",
+            "split_queries_on_whitespace",
+            "meta",
+            "time_series_dimension",
         ],
-        "long" | "integer" | "short" | "byte" | "unsigned_long" | "double" | "float"
-        | "half_float" => &[
-            "type", "index", "doc_values", "store", "null_value", "coerce", "ignore_malformed",
-            "boost", "copy_to", "fields", "meta", "time_series_metric", "time_series_dimension",
+        "long" | "integer" | "short" | "byte" | "unsigned_long" | "double" | "float" | "half_float" => &[
+            "type",
+            "index",
+            "doc_values",
+            "store",
+            "null_value",
+            "coerce",
+            "ignore_malformed",
+            "boost",
+            "copy_to",
+            "fields",
+            "meta",
+            "time_series_metric",
+            "time_series_dimension",
         ],
         "scaled_float" => &[
-            "type", "scaling_factor", "index", "doc_values", "store", "null_value", "coerce",
-            "ignore_malformed", "boost", "copy_to", "fields", "meta", "time_series_metric",
+            "type",
+            "scaling_factor",
+            "index",
+            "doc_values",
+            "store",
+            "null_value",
+            "coerce",
+            "ignore_malformed",
+            "boost",
+            "copy_to",
+            "fields",
+            "meta",
+            "time_series_metric",
         ],
         "boolean" => &[
-            "type", "index", "doc_values", "store", "null_value", "boost", "fields", "meta",
+            "type",
+            "index",
+            "doc_values",
+            "store",
+            "null_value",
+            "boost",
+            "fields",
+            "meta",
             "copy_to",
         ],
         "date" => &[
-            "type", "format", "index", "doc_values", "store", "null_value", "ignore_malformed",
-            "boost", "locale", "copy_to", "fields", "meta",
+            "type",
+            "format",
+            "index",
+            "doc_values",
+            "store",
+            "null_value",
+            "ignore_malformed",
+            "boost",
+            "locale",
+            "copy_to",
+            "fields",
+            "meta",
         ],
         "object" => &["type", "properties", "dynamic", "enabled", "subobjects"],
         "binary" => &["type", "doc_values", "store"],
         "dense_vector" => &[
-            "type", "dims", "element_type", "similarity", "index", "index_options", "meta",
+            "type",
+            "dims",
+            "element_type",
+            "similarity",
+            "index",
+            "index_options",
+            "meta",
         ],
         "knn_vector" => &[
-            "type", "dimension", "data_type", "space_type", "method", "mode", "compression_level",
-            "model_id", "doc_values", "meta",
+            "type",
+            "dimension",
+            "data_type",
+            "space_type",
+            "method",
+            "mode",
+            "compression_level",
+            "model_id",
+            "doc_values",
+            "meta",
         ],
         _ => &[],
     }
@@ -168,11 +249,38 @@ fn allowed_params(type_name: &str) -> &'static [&'static str] {
 
 /// Valid ES types that Iris does not index (yet); they get a clear error.
 const KNOWN_UNSUPPORTED_TYPES: &[&str] = &[
-    "nested", "flattened", "ip", "geo_point", "geo_shape", "point", "shape", "completion",
-    "search_as_you_type", "token_count", "percolator", "join", "rank_feature", "rank_features",
-    "sparse_vector", "semantic_text", "histogram", "integer_range", "float_range", "long_range",
-    "double_range", "date_range", "ip_range", "alias", "wildcard", "constant_keyword",
-    "version", "murmur3", "annotated_text", "match_only_text", "date_nanos", "aggregate_metric_double",
+    "nested",
+    "flattened",
+    "ip",
+    "geo_point",
+    "geo_shape",
+    "point",
+    "shape",
+    "completion",
+    "search_as_you_type",
+    "token_count",
+    "percolator",
+    "join",
+    "rank_feature",
+    "rank_features",
+    "sparse_vector",
+    "semantic_text",
+    "histogram",
+    "integer_range",
+    "float_range",
+    "long_range",
+    "double_range",
+    "date_range",
+    "ip_range",
+    "alias",
+    "wildcard",
+    "constant_keyword",
+    "version",
+    "murmur3",
+    "annotated_text",
+    "match_only_text",
+    "date_nanos",
+    "aggregate_metric_double",
 ];
 
 fn mapper_error(reason: String) -> Error {
@@ -259,8 +367,7 @@ pub fn parse_field_type(
     let field_type = match type_name {
         "text" => {
             let analyzer = string_param(params, "analyzer").unwrap_or_else(|| "standard".into());
-            let search_analyzer =
-                string_param(params, "search_analyzer").unwrap_or_else(|| analyzer.clone());
+            let search_analyzer = string_param(params, "search_analyzer").unwrap_or_else(|| analyzer.clone());
             for name in [&analyzer, &search_analyzer] {
                 if !known_analyzers(name) {
                     return Err(mapper_error(format!(
@@ -303,14 +410,11 @@ pub fn parse_field_type(
         "float" => FieldType::Float(FloatType::Float),
         "half_float" => FieldType::Float(FloatType::HalfFloat),
         "scaled_float" => {
-            let scaling_factor = params
-                .get("scaling_factor")
-                .and_then(Value::as_f64)
-                .ok_or_else(|| {
-                    mapper_error(format!(
-                        "Failed to parse mapping: Field [scaling_factor] is required for field [{path}]"
-                    ))
-                })?;
+            let scaling_factor = params.get("scaling_factor").and_then(Value::as_f64).ok_or_else(|| {
+                mapper_error(format!(
+                    "Failed to parse mapping: Field [scaling_factor] is required for field [{path}]"
+                ))
+            })?;
             if !(scaling_factor.is_finite() && scaling_factor > 0.0) {
                 return Err(mapper_error(format!(
                     "Failed to parse mapping: [scaling_factor] must be a positive number, got [{scaling_factor}]"
@@ -356,7 +460,11 @@ fn parse_dense_vector(path: &str, params: &Map<String, Value>) -> Result<VectorP
         )));
     }
     if let Some(dims) = dims {
-        let limit = if element_type == "bit" { MAX_VECTOR_DIMS * 8 } else { MAX_VECTOR_DIMS };
+        let limit = if element_type == "bit" {
+            MAX_VECTOR_DIMS * 8
+        } else {
+            MAX_VECTOR_DIMS
+        };
         if dims == 0 || dims > limit {
             return Err(mapper_error(format!(
                 "Failed to parse mapping: The number of dimensions should be in the range [1, {limit}] but was [{dims}]"
@@ -370,8 +478,7 @@ fn parse_dense_vector(path: &str, params: &Map<String, Value>) -> Result<VectorP
     }
     let indexed = bool_param(params, "index", true, path)?;
     let default_similarity = if element_type == "bit" { "l2_norm" } else { "cosine" };
-    let similarity =
-        string_param(params, "similarity").unwrap_or_else(|| default_similarity.to_string());
+    let similarity = string_param(params, "similarity").unwrap_or_else(|| default_similarity.to_string());
     if !["l2_norm", "dot_product", "cosine", "max_inner_product"].contains(&similarity.as_str()) {
         return Err(mapper_error(format!(
             "Failed to parse mapping: Unknown value [{similarity}] for field [similarity] - accepted values are [l2_norm, dot_product, cosine, max_inner_product]"

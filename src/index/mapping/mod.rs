@@ -174,6 +174,7 @@ impl Mapping {
                     "Failed to parse mapping: Type [object] cannot be used in multi field [{path}]"
                 )));
             }
+            own.entry("type").or_insert_with(|| Value::from("object"));
             let (field_type, _, _) = field::parse_field_type(path, &own, &is_known_analyzer)?;
             self.fields.insert(path.to_string(), object_def(path, field_type));
             self.object_dynamic.insert(path.to_string(), dynamic);
@@ -182,8 +183,7 @@ impl Mapping {
             }
             return Ok(());
         }
-        let (field_type, indexed, doc_values) =
-            field::parse_field_type(path, &own, &is_known_analyzer)?;
+        let (field_type, indexed, doc_values) = field::parse_field_type(path, &own, &is_known_analyzer)?;
         let copy_to = match own.get("copy_to") {
             Some(Value::String(target)) => vec![target.clone()],
             Some(Value::Array(targets)) => targets
@@ -286,7 +286,9 @@ impl Mapping {
     /// type changes the way ES does.
     pub fn merge(&self, update: &Value) -> Result<Mapping> {
         let Value::Object(update) = update else {
-            return Err(Error::mapper_parsing("Failed to parse mapping: mapping must be an object"));
+            return Err(Error::mapper_parsing(
+                "Failed to parse mapping: mapping must be an object",
+            ));
         };
         let mut merged_root = self.root.clone();
         for (key, value) in update {
@@ -391,7 +393,9 @@ fn expand_dotted_properties(properties: &Value) -> Result<Value> {
 /// Merges `update` properties into `existing`, recursively; a changed type is an error.
 fn merge_properties(existing: &mut Value, update: &Value, prefix: &str) -> Result<()> {
     let (Value::Object(existing), Value::Object(update)) = (existing, update) else {
-        return Err(Error::mapper_parsing("Failed to parse mapping: [properties] must be an object"));
+        return Err(Error::mapper_parsing(
+            "Failed to parse mapping: [properties] must be an object",
+        ));
     };
     for (name, new_params) in update {
         let path = if prefix.is_empty() {
@@ -433,15 +437,11 @@ fn merge_field(old: &mut Value, new: &Value, path: &str) -> Result<()> {
     for (key, value) in new {
         match key.as_str() {
             "properties" => {
-                let target = old
-                    .entry("properties")
-                    .or_insert_with(|| Value::Object(Map::new()));
+                let target = old.entry("properties").or_insert_with(|| Value::Object(Map::new()));
                 merge_properties(target, value, path)?;
             }
             "fields" => {
-                let target = old
-                    .entry("fields")
-                    .or_insert_with(|| Value::Object(Map::new()));
+                let target = old.entry("fields").or_insert_with(|| Value::Object(Map::new()));
                 merge_properties(target, value, path)?;
             }
             "type" => {}
@@ -512,24 +512,40 @@ mod tests {
         assert_eq!(mapping.field("title").map(|f| f.field_type.type_name()), Some("text"));
         let raw = mapping.field("title.raw").expect("multi-field");
         assert_eq!(raw.source_path, "title");
-        assert_eq!(mapping.field("owner.name").map(|f| f.field_type.type_name()), Some("keyword"));
+        assert_eq!(
+            mapping.field("owner.name").map(|f| f.field_type.type_name()),
+            Some("keyword")
+        );
         assert_eq!(mapping.fields_fed_by("title").len(), 2);
     }
 
     #[test]
     fn expands_dotted_names() {
         let mapping = Mapping::parse(&json!({"properties": {"a.b": {"type": "long"}}})).expect("valid");
-        assert_eq!(mapping.to_json(), json!({"properties": {"a": {"properties": {"b": {"type": "long"}}}}}));
+        assert_eq!(
+            mapping.to_json(),
+            json!({"properties": {"a": {"properties": {"b": {"type": "long"}}}}})
+        );
     }
 
     #[test]
     fn rejects_unknown_parameters_and_types() {
         let error = Mapping::parse(&json!({"properties": {"t": {"type": "text", "bogus": 1}}})).unwrap_err();
-        assert_eq!(error.reason, "Failed to parse mapping: unknown parameter [bogus] on mapper [t] of type [text]");
+        assert_eq!(
+            error.reason,
+            "Failed to parse mapping: unknown parameter [bogus] on mapper [t] of type [text]"
+        );
         let error = Mapping::parse(&json!({"properties": {"t": {"type": "nope"}}})).unwrap_err();
-        assert_eq!(error.reason, "Failed to parse mapping: No handler for type [nope] declared on field [t]");
+        assert_eq!(
+            error.reason,
+            "Failed to parse mapping: No handler for type [nope] declared on field [t]"
+        );
         let error = Mapping::parse(&json!({"_doc": {}})).unwrap_err();
-        assert!(error.reason.contains("Root mapping definition has unsupported parameters"));
+        assert!(
+            error
+                .reason
+                .contains("Root mapping definition has unsupported parameters")
+        );
     }
 
     #[test]
@@ -540,14 +556,25 @@ mod tests {
             .expect("merge");
         assert!(merged.field("b").is_some());
         assert!(merged.field("a.k").is_some());
-        let error = mapping.merge(&json!({"properties": {"a": {"type": "keyword"}}})).unwrap_err();
-        assert_eq!(error.reason, "mapper [a] cannot be changed from type [text] to [keyword]");
+        let error = mapping
+            .merge(&json!({"properties": {"a": {"type": "keyword"}}}))
+            .unwrap_err();
+        assert_eq!(
+            error.reason,
+            "mapper [a] cannot be changed from type [text] to [keyword]"
+        );
     }
 
     #[test]
     fn sorts_properties_by_name() {
-        let mapping = Mapping::parse(&json!({"properties": {"z": {"type": "long"}, "a": {"type": "long"}}})).expect("valid");
-        let keys: Vec<_> = mapping.to_json()["properties"].as_object().expect("object").keys().cloned().collect();
+        let mapping =
+            Mapping::parse(&json!({"properties": {"z": {"type": "long"}, "a": {"type": "long"}}})).expect("valid");
+        let keys: Vec<_> = mapping.to_json()["properties"]
+            .as_object()
+            .expect("object")
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(keys, vec!["a", "z"]);
     }
 
@@ -555,7 +582,11 @@ mod tests {
     fn vector_fields_validate_dims() {
         let error = Mapping::parse(&json!({"properties": {"v": {"type": "dense_vector", "dims": 5000}}})).unwrap_err();
         assert!(error.reason.contains("[1, 4096]"));
-        let mapping = Mapping::parse(&json!({"properties": {"v": {"type": "knn_vector", "dimension": 3}}})).expect("valid");
-        assert!(matches!(mapping.field("v").map(|f| &f.field_type), Some(FieldType::KnnVector(_))));
+        let mapping =
+            Mapping::parse(&json!({"properties": {"v": {"type": "knn_vector", "dimension": 3}}})).expect("valid");
+        assert!(matches!(
+            mapping.field("v").map(|f| &f.field_type),
+            Some(FieldType::KnnVector(_))
+        ));
     }
 }

@@ -1,0 +1,196 @@
+use serde_json::{Value, json};
+
+use crate::common::TestApp;
+
+async fn photos() -> TestApp {
+    let app = TestApp::new();
+    app.call("PUT", "/photos", Some(json!({"mappings": {"properties": {
+        "caption": {"type": "text"}, "tags": {"type": "keyword"}, "price": {"type": "double"}, "taken": {"type": "date"}
+    }}})))
+    .await;
+    let docs = [
+        json!({"caption": "A cat on a red sofa", "tags": ["cat", "sofa"], "price": 12.5, "taken": "2024-01-05"}),
+        json!({"caption": "Red shoes on the street", "tags": ["shoes"], "price": 40, "taken": "2024-03-01T10:00:00Z"}),
+        json!({"caption": "A cup of coffee", "tags": ["coffee"], "price": 3, "taken": "2023-12-31"}),
+    ];
+    let mut lines = Vec::new();
+    for (position, doc) in docs.iter().enumerate() {
+        lines.push(json!({"index": {"_index": "photos", "_id": (position + 1).to_string()}}));
+        lines.push(doc.clone());
+    }
+    let response = app.ndjson("POST", "/_bulk?refresh=true", &lines).await;
+    assert_eq!(response.json["errors"], false, "{}", response.text);
+    app
+}
+
+fn ids(response: &Value) -> Vec<String> {
+    response["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|hit| hit["_id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn match_scores_with_es_bm25() {
+    let app = photos().await;
+    let response = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"match": {"caption": "red cat"}}})),
+        )
+        .await;
+    assert_eq!(ids(&response.json), vec!["1", "2"]);
+    // Lucene BM25 by hand for doc 2 ("red shoes on the street", 5 terms): N=3, df(red)=2,
+    // avgdl=(6+5+4)/3=5, idf=ln(1+(3-2+0.5)/(2+0.5)), tf=1/(1+1.2*(1-0.75+0.75*5/5)).
+    let idf = (1.0f64 + (3.0 - 2.0 + 0.5) / (2.0 + 0.5)).ln();
+    let expected = 2.2 * idf * (1.0 / (1.0 + 1.2 * (0.25 + 0.75 * 5.0 / 5.0)));
+    let actual = response.json["hits"]["hits"][1]["_score"].as_f64().expect("score");
+    assert!((actual - expected).abs() < 1e-5, "{actual} vs {expected}");
+    assert_eq!(response.json["hits"]["total"], json!({"value": 2, "relation": "eq"}));
+}
+
+#[tokio::test]
+async fn bool_term_range_and_filters() {
+    let app = photos().await;
+    let response = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"bool": {
+                "must": [{"match": {"caption": "red"}}],
+                "filter": [{"range": {"price": {"gte": 20}}}],
+                "must_not": [{"term": {"tags": "cat"}}]
+            }}})),
+        )
+        .await;
+    assert_eq!(ids(&response.json), vec!["2"]);
+    let dates = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"range": {"taken": {"gte": "2024-01-01", "lt": "2024-02-01"}}}})),
+        )
+        .await;
+    assert_eq!(ids(&dates.json), vec!["1"]);
+    let terms = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"terms": {"tags": ["coffee", "shoes"]}}, "sort": ["_doc"]})),
+        )
+        .await;
+    assert_eq!(ids(&terms.json), vec!["2", "3"]);
+}
+
+#[tokio::test]
+async fn sort_paging_and_source_filtering() {
+    let app = photos().await;
+    let response = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"sort": [{"price": "desc"}], "from": 1, "size": 1, "_source": ["caption"]})),
+        )
+        .await;
+    assert_eq!(ids(&response.json), vec!["1"]);
+    assert_eq!(response.json["hits"]["hits"][0]["sort"], json!([12.5]));
+    assert_eq!(
+        response.json["hits"]["hits"][0]["_source"],
+        json!({"caption": "A cat on a red sofa"})
+    );
+    assert_eq!(response.json["hits"]["max_score"], Value::Null);
+    let window = app
+        .call("POST", "/photos/_search", Some(json!({"from": 10000, "size": 1})))
+        .await;
+    assert_eq!(window.status, 400);
+    assert!(
+        window.json["error"]["reason"]
+            .as_str()
+            .expect("reason")
+            .starts_with("Result window is too large")
+    );
+}
+
+#[tokio::test]
+async fn phrase_prefix_wildcard_exists_ids() {
+    let app = photos().await;
+    let phrase = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"match_phrase": {"caption": "red sofa"}}})),
+        )
+        .await;
+    assert_eq!(ids(&phrase.json), vec!["1"]);
+    let prefix = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"prefix": {"tags": "sho"}}})),
+        )
+        .await;
+    assert_eq!(ids(&prefix.json), vec!["2"]);
+    let wildcard = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"wildcard": {"tags": {"value": "c*e"}}}})),
+        )
+        .await;
+    assert_eq!(ids(&wildcard.json), vec!["3"]);
+    let exists = app
+        .call(
+            "POST",
+            "/photos/_count",
+            Some(json!({"query": {"exists": {"field": "taken"}}})),
+        )
+        .await;
+    assert_eq!(exists.json["count"], 3);
+    let by_id = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"ids": {"values": ["3", "9"]}}})),
+        )
+        .await;
+    assert_eq!(ids(&by_id.json), vec!["3"]);
+}
+
+#[tokio::test]
+async fn multi_index_and_wildcard_targets() {
+    let app = photos().await;
+    app.call(
+        "PUT",
+        "/photos-2/_doc/x?refresh=true",
+        Some(json!({"caption": "red kite"})),
+    )
+    .await;
+    let response = app
+        .call(
+            "POST",
+            "/photos*/_search",
+            Some(json!({"query": {"match": {"caption": "red"}}})),
+        )
+        .await;
+    assert_eq!(response.json["hits"]["total"]["value"], 3);
+    assert_eq!(response.json["_shards"]["total"], 2);
+    let comma = app.call("GET", "/photos,photos-2/_count", None).await;
+    assert_eq!(comma.json["count"], 4);
+}
+
+#[tokio::test]
+async fn delete_by_query_removes_matches() {
+    let app = photos().await;
+    let response = app
+        .call(
+            "POST",
+            "/photos/_delete_by_query?refresh=true",
+            Some(json!({"query": {"term": {"tags": "cat"}}})),
+        )
+        .await;
+    assert_eq!(response.json["deleted"], 1);
+    assert_eq!(app.call("GET", "/photos/_count", None).await.json["count"], 2);
+}
