@@ -17,10 +17,9 @@ pub fn one_field<'a>(query_name: &str, body: &'a Value) -> Result<(&'a str, &'a 
         .iter()
         .filter(|(key, _)| key.as_str() != "boost" && key.as_str() != "_name");
     let Some((field, value)) = fields.next() else {
-        return Err(Error::illegal_argument(format!(
+        return Err(Error::parsing(format!(
             "[{query_name}] query doesn't support empty field name... no field specified"
-        ))
-        .with_parsing());
+        )));
     };
     if let Some((second, _)) = fields.next() {
         return Err(Error::parsing(format!(
@@ -28,17 +27,6 @@ pub fn one_field<'a>(query_name: &str, body: &'a Value) -> Result<(&'a str, &'a 
         )));
     }
     Ok((field.as_str(), value))
-}
-
-trait WithParsing {
-    fn with_parsing(self) -> Error;
-}
-
-impl WithParsing for Error {
-    fn with_parsing(mut self) -> Error {
-        self.kind = crate::error::ErrorKind::Parsing;
-        self
-    }
 }
 
 /// Checks that a long-form object only has known keys.
@@ -79,6 +67,14 @@ pub fn named(object: &Map<String, Value>, query: QueryAst) -> QueryAst {
             name: name.to_string(),
             query: Box::new(query),
         },
+        None => query,
+    }
+}
+
+/// Wraps a query in `Named` when a long-form object is present and has `_name`.
+pub fn named_opt(object: Option<&Map<String, Value>>, query: QueryAst) -> QueryAst {
+    match object {
+        Some(object) => named(object, query),
         None => query,
     }
 }

@@ -3,14 +3,14 @@
 use serde_json::{Map, Value};
 
 use super::common::{
-    bool_of, boost_of, check_keys, named, number_f32, one_field, parse_fuzziness, parse_minimum_should_match,
-    scalar_text,
+    bool_of, boost_of, check_keys, named, named_opt, number_f32, one_field, parse_fuzziness,
+    parse_minimum_should_match, scalar_text,
 };
 use crate::error::{Error, Result};
 use crate::query::ast::{BoostedField, MatchOptions, MultiMatchType};
 use crate::query::{Operator, QueryAst};
 
-fn match_options(query_name: &str, object: &Map<String, Value>) -> Result<MatchOptions> {
+fn match_options(object: &Map<String, Value>) -> Result<MatchOptions> {
     let operator = match object
         .get("operator")
         .and_then(Value::as_str)
@@ -22,8 +22,7 @@ fn match_options(query_name: &str, object: &Map<String, Value>) -> Result<MatchO
         Some(other) => {
             return Err(Error::illegal_argument(format!(
                 "operator needs to be either [and] or [or], but was [{other}]"
-            ))
-            .with_kind_parsing(query_name));
+            )));
         }
     };
     Ok(MatchOptions {
@@ -38,16 +37,6 @@ fn match_options(query_name: &str, object: &Map<String, Value>) -> Result<MatchO
         lenient: bool_of(object.get("lenient"), false),
         zero_terms_all: object.get("zero_terms_query").and_then(Value::as_str) == Some("all"),
     })
-}
-
-trait KindParsing {
-    fn with_kind_parsing(self, query_name: &str) -> Error;
-}
-
-impl KindParsing for Error {
-    fn with_kind_parsing(self, _query_name: &str) -> Error {
-        self
-    }
 }
 
 const MATCH_KEYS: &[&str] = &[
@@ -79,7 +68,7 @@ pub fn parse_match(body: &Value) -> Result<QueryAst> {
                 QueryAst::Match {
                     field: field.to_string(),
                     query: query.clone(),
-                    options: match_options("match", object)?,
+                    options: match_options(object)?,
                     boost: boost_of(object, "match")?,
                 },
             ))
@@ -137,10 +126,7 @@ pub fn parse_match_phrase(body: &Value) -> Result<QueryAst> {
         analyzer,
         boost,
     };
-    Ok(match object {
-        Some(object) => named(object, ast),
-        None => ast,
-    })
+    Ok(named_opt(object, ast))
 }
 
 pub fn parse_match_phrase_prefix(body: &Value) -> Result<QueryAst> {
@@ -160,10 +146,7 @@ pub fn parse_match_phrase_prefix(body: &Value) -> Result<QueryAst> {
         max_expansions,
         boost,
     };
-    Ok(match object {
-        Some(object) => named(object, ast),
-        None => ast,
-    })
+    Ok(named_opt(object, ast))
 }
 
 /// Parses `"title^2"` into a boosted field.
@@ -231,7 +214,7 @@ pub fn parse_multi_match(body: &Value) -> Result<QueryAst> {
             kind,
             tie_breaker: object.get("tie_breaker").and_then(number_f32),
             slop: object.get("slop").and_then(Value::as_u64).unwrap_or(0) as u32,
-            options: match_options("multi_match", object)?,
+            options: match_options(object)?,
             boost: boost_of(object, "multi_match")?,
         },
     ))

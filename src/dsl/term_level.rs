@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::common::{bool_of, boost_of, check_keys, named, one_field, parse_fuzziness, scalar_text};
+use super::common::{bool_of, boost_of, check_keys, named, named_opt, one_field, parse_fuzziness, scalar_text};
 use crate::error::{Error, Result};
 use crate::query::ast::RangeBounds;
 use crate::query::{Fuzziness, QueryAst};
@@ -215,10 +215,7 @@ pub fn parse_prefix(body: &Value) -> Result<QueryAst> {
         boost,
         case_insensitive,
     };
-    Ok(match object {
-        Some(object) => named(object, query),
-        None => query,
-    })
+    Ok(named_opt(object, query))
 }
 
 pub fn parse_wildcard(body: &Value) -> Result<QueryAst> {
@@ -234,10 +231,7 @@ pub fn parse_wildcard(body: &Value) -> Result<QueryAst> {
         boost,
         case_insensitive,
     };
-    Ok(match object {
-        Some(object) => named(object, query),
-        None => query,
-    })
+    Ok(named_opt(object, query))
 }
 
 pub fn parse_regexp(body: &Value) -> Result<QueryAst> {
@@ -259,10 +253,7 @@ pub fn parse_regexp(body: &Value) -> Result<QueryAst> {
         boost,
         case_insensitive,
     };
-    Ok(match object {
-        Some(object) => named(object, query),
-        None => query,
-    })
+    Ok(named_opt(object, query))
 }
 
 pub fn parse_fuzzy(body: &Value) -> Result<QueryAst> {

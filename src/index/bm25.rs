@@ -8,7 +8,7 @@
 //! `LegacyBM25Similarity`: `boost · (k1+1) · idf · tf / (tf + k1·(1 − b + b·dl/avgdl))`.
 
 use tantivy::query::{Bm25StatisticsProvider, EnableScoring, Query, Weight};
-use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::schema::Field;
 use tantivy::{Searcher, Term};
 
 /// Where the field's total token count comes from.
@@ -117,6 +117,3 @@ impl Query for FieldStatsQuery {
         self.inner.query_terms(visitor);
     }
 }
-
-/// The record option text queries need for scoring.
-pub const SCORED_TEXT: IndexRecordOption = IndexRecordOption::WithFreqs;

@@ -183,24 +183,17 @@ impl Walker<'_> {
     }
 
     fn index_leaf(&mut self, path: &str, value: &Value) -> Result<()> {
-        let Some(field) = self.mapping.field(path) else {
+        // Copy the reference so the field definitions borrow the mapping, not `self`.
+        let mapping = self.mapping;
+        let Some(field) = mapping.field(path) else {
             return Ok(());
         };
-        let field = field.clone();
-        let copy_targets = field.copy_to.clone();
-        for fed in self.mapping.fields_fed_by(path) {
-            let fed = fed.clone();
-            self.index_into(&fed, value)?;
-        }
-        for target in copy_targets {
-            if let Some(target_field) = self.mapping.field(&target).cloned() {
-                for fed in self.mapping.fields_fed_by(&target_field.path) {
-                    let fed = fed.clone();
-                    self.index_into(&fed, value)?;
-                }
+        let targets = std::iter::once(path).chain(field.copy_to.iter().map(String::as_str));
+        for target in targets {
+            for fed in mapping.fields_fed_by(target) {
+                self.index_into(fed, value)?;
             }
         }
-        let _ = field;
         Ok(())
     }
 

@@ -318,6 +318,7 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut total = 0u64;
     let mut searchers = Vec::with_capacity(handles.len());
+    let mut queries: Vec<Box<dyn Query>> = Vec::with_capacity(handles.len());
     for (index_position, handle) in handles.iter().enumerate() {
         let searcher = handle.searcher();
         let query =
@@ -347,6 +348,7 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
             .search_total
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         searchers.push(searcher);
+        queries.push(query);
     }
     candidates.sort_by(|left, right| compare_candidates(&request.sort, left, right));
     let sorted_by_field = !request.sort.is_empty() && !matches!(request.sort.first(), Some(SortField::Score(_)));
@@ -361,11 +363,7 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
         let handle = &handles[candidate.index_position];
         let searcher = &searchers[candidate.index_position];
         let document: TantivyDocument = searcher.doc(candidate.address)?;
-        let id = document
-            .get_first(handle.fields().id)
-            .and_then(|value| tantivy::schema::Value::as_str(&value))
-            .unwrap_or_default()
-            .to_string();
+        let id = handle.id_of(&document);
         let stored = handle.version_of(&document);
         let mut hit = json!({"_index": handle.name(), "_id": id});
         hit["_score"] = if sorted_by_field && !request.track_scores {
@@ -398,8 +396,7 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
             hit["sort"] = Value::Array(values);
         }
         if request.explain {
-            let query = build_query(handle, request, now_millis)?;
-            let explanation = query.explain(searcher, candidate.address)?;
+            let explanation = queries[candidate.index_position].explain(searcher, candidate.address)?;
             hit["_explanation"] = explanation_json(&explanation);
         }
         hits.push(hit);
@@ -446,4 +443,42 @@ pub fn run_count(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mill
         total += query.count(&handle.searcher())? as u64;
     }
     Ok(total)
+}
+
+/// Returns `(id, seq_no)` of every document matching the request's query (by-query APIs).
+pub fn matching_ids(handle: &IndexHandle, request: &SearchRequest, now_millis: i64) -> Result<Vec<(String, u64)>> {
+    let searcher = handle.searcher();
+    let query = build_query(handle, request, now_millis)?;
+    let addresses = searcher.search(query.as_ref(), &tantivy::collector::DocSetCollector)?;
+    let mut ids = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let document: TantivyDocument = searcher.doc(address)?;
+        ids.push((handle.id_of(&document), handle.version_of(&document).seq_no));
+    }
+    Ok(ids)
+}
+
+/// What `_explain` found for one document.
+pub enum ExplainOutcome {
+    Missing,
+    NotMatched,
+    Matched(Value),
+}
+
+/// Explains the score of document `id` for the request's query.
+pub fn explain_document(
+    handle: &IndexHandle,
+    request: &SearchRequest,
+    id: &str,
+    now_millis: i64,
+) -> Result<ExplainOutcome> {
+    let searcher = handle.searcher();
+    let query = build_query(handle, request, now_millis)?;
+    let Some(address) = handle.find_address(&searcher, id)? else {
+        return Ok(ExplainOutcome::Missing);
+    };
+    Ok(match query.explain(&searcher, address) {
+        Ok(explanation) => ExplainOutcome::Matched(explanation_json(&explanation)),
+        Err(_) => ExplainOutcome::NotMatched,
+    })
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use tantivy::schema::{OwnedValue, Value as _};
+use tantivy::schema::OwnedValue;
 use tantivy::tokenizer::{PreTokenizedString, Token};
 use tantivy::{DateTime, TantivyDocument};
 
@@ -133,9 +133,4 @@ pub fn pre_tokenize(analyzer: &EsAnalyzer, values: &[&str], gap: usize) -> PreTo
         }
     }
     PreTokenizedString { text, tokens }
-}
-
-/// Reads the `_ord` of a stored document (used by tests and vector keys).
-pub fn ord_of(fields: &SchemaFields, document: &TantivyDocument) -> Option<u64> {
-    document.get_first(fields.ord).and_then(|value| value.as_u64())
 }

@@ -194,3 +194,27 @@ async fn delete_by_query_removes_matches() {
     assert_eq!(response.json["deleted"], 1);
     assert_eq!(app.call("GET", "/photos/_count", None).await.json["count"], 2);
 }
+
+#[tokio::test]
+async fn explain_reports_each_hits_score() {
+    let app = photos().await;
+    let response = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"match": {"caption": "red"}}, "explain": true})),
+        )
+        .await;
+    for hit in response.json["hits"]["hits"].as_array().expect("hits") {
+        let explained = hit["_explanation"]["value"].as_f64().expect("explanation value");
+        assert!((explained - hit["_score"].as_f64().expect("score")).abs() < 1e-5);
+    }
+    let single = app
+        .call(
+            "POST",
+            "/photos/_explain/2",
+            Some(json!({"query": {"match": {"caption": "red"}}})),
+        )
+        .await;
+    assert_eq!(single.json["matched"], true);
+}

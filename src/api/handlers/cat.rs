@@ -5,12 +5,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::replicas_of;
+use super::{ShardSummary, replicas_of, resolve_targets};
 use crate::AppState;
 use crate::api::extract::{Params, PathParams};
 use crate::api::response::Reply;
 use crate::error::{Error, Result};
-use crate::index::ResolveOptions;
 
 const CAT_PARAMS: &[&str] = &[
     "v",
@@ -30,6 +29,18 @@ const CAT_PARAMS: &[&str] = &[
 struct Column {
     name: &'static str,
     numeric: bool,
+}
+
+impl Column {
+    /// A left-aligned text column.
+    const fn text(name: &'static str) -> Column {
+        Column { name, numeric: false }
+    }
+
+    /// A right-aligned numeric column (sorted numerically).
+    const fn number(name: &'static str) -> Column {
+        Column { name, numeric: true }
+    }
 }
 
 /// Formats a byte count as ES's `ByteSizeValue` does ("249b", "4.5kb", "1mb").
@@ -138,80 +149,38 @@ fn render(columns: &[Column], rows: Vec<Vec<String>>, params: &Params) -> Result
 
 pub async fn indices(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(CAT_PARAMS)?;
-    let expression = match path.get("index") {
-        "" => "_all",
-        other => other,
-    };
-    let handles = state.registry().resolve(expression, ResolveOptions::default())?;
+    let handles = resolve_targets(&state, &path, &params)?;
     let columns = [
-        Column {
-            name: "health",
-            numeric: false,
-        },
-        Column {
-            name: "status",
-            numeric: false,
-        },
-        Column {
-            name: "index",
-            numeric: false,
-        },
-        Column {
-            name: "uuid",
-            numeric: false,
-        },
-        Column {
-            name: "pri",
-            numeric: true,
-        },
-        Column {
-            name: "rep",
-            numeric: true,
-        },
-        Column {
-            name: "docs.count",
-            numeric: true,
-        },
-        Column {
-            name: "docs.deleted",
-            numeric: true,
-        },
-        Column {
-            name: "store.size",
-            numeric: true,
-        },
-        Column {
-            name: "pri.store.size",
-            numeric: true,
-        },
-        Column {
-            name: "dataset.size",
-            numeric: true,
-        },
+        Column::text("health"),
+        Column::text("status"),
+        Column::text("index"),
+        Column::text("uuid"),
+        Column::number("pri"),
+        Column::number("rep"),
+        Column::number("docs.count"),
+        Column::number("docs.deleted"),
+        Column::number("store.size"),
+        Column::number("pri.store.size"),
+        Column::number("dataset.size"),
     ];
     let raw_bytes = params.get("bytes") == Some("b");
     let rows = super::blocking(move || {
         Ok(handles
             .iter()
             .map(|handle| {
-                let searcher = handle.searcher();
-                let deleted: u64 = searcher
-                    .segment_readers()
-                    .iter()
-                    .map(|segment| u64::from(segment.num_deleted_docs()))
-                    .sum();
+                let counts = handle.doc_counts();
                 let replicas = replicas_of(handle);
                 let size = handle.store_size_bytes();
                 let size_text = if raw_bytes { size.to_string() } else { human_bytes(size) };
                 vec![
-                    if replicas > 0 { "yellow" } else { "green" }.to_string(),
+                    ShardSummary::of(std::slice::from_ref(handle)).status().to_string(),
                     "open".to_string(),
                     handle.name(),
                     handle.uuid.clone(),
                     "1".to_string(),
                     replicas.to_string(),
-                    searcher.num_docs().to_string(),
-                    deleted.to_string(),
+                    counts.live.to_string(),
+                    counts.deleted.to_string(),
                     size_text.clone(),
                     size_text.clone(),
                     size_text,
@@ -225,94 +194,46 @@ pub async fn indices(State(state): State<AppState>, path: PathParams, params: Pa
 
 pub async fn health(State(state): State<AppState>, params: Params) -> Result<Reply> {
     params.check_allowed(CAT_PARAMS)?;
-    let handles = state.registry().all();
-    let primaries = handles.len() as u64;
-    let unassigned: u64 = handles.iter().map(|handle| replicas_of(handle)).sum();
+    let shards = ShardSummary::of(&state.registry().all());
     let now = chrono::Utc::now();
     let columns = [
-        Column {
-            name: "epoch",
-            numeric: true,
-        },
-        Column {
-            name: "timestamp",
-            numeric: false,
-        },
-        Column {
-            name: "cluster",
-            numeric: false,
-        },
-        Column {
-            name: "status",
-            numeric: false,
-        },
-        Column {
-            name: "node.total",
-            numeric: true,
-        },
-        Column {
-            name: "node.data",
-            numeric: true,
-        },
-        Column {
-            name: "shards",
-            numeric: true,
-        },
-        Column {
-            name: "pri",
-            numeric: true,
-        },
-        Column {
-            name: "relo",
-            numeric: true,
-        },
-        Column {
-            name: "init",
-            numeric: true,
-        },
-        Column {
-            name: "unassign",
-            numeric: true,
-        },
+        Column::number("epoch"),
+        Column::text("timestamp"),
+        Column::text("cluster"),
+        Column::text("status"),
+        Column::number("node.total"),
+        Column::number("node.data"),
+        Column::number("shards"),
+        Column::number("pri"),
+        Column::number("relo"),
+        Column::number("init"),
+        Column::number("unassign"),
     ];
     let row = vec![
         now.timestamp().to_string(),
         now.format("%H:%M:%S").to_string(),
         state.cluster().cluster_name.clone(),
-        if unassigned > 0 { "yellow" } else { "green" }.to_string(),
+        shards.status().to_string(),
         "1".into(),
         "1".into(),
-        primaries.to_string(),
-        primaries.to_string(),
+        shards.primaries.to_string(),
+        shards.primaries.to_string(),
         "0".into(),
         "0".into(),
-        unassigned.to_string(),
+        shards.unassigned.to_string(),
     ];
     render(&columns, vec![row], &params)
 }
 
 pub async fn count(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(CAT_PARAMS)?;
-    let expression = match path.get("index") {
-        "" => "_all",
-        other => other,
-    };
-    let handles = state.registry().resolve(expression, ResolveOptions::default())?;
-    let total: u64 = handles.iter().map(|handle| handle.searcher().num_docs()).sum();
+    let handles = resolve_targets(&state, &path, &params)?;
+    let total: u64 = handles.iter().map(|handle| handle.doc_counts().live).sum();
     let now = chrono::Utc::now();
     let columns = [
-        Column {
-            name: "epoch",
-            numeric: true,
-        },
-        Column {
-            name: "timestamp",
-            numeric: false,
-        },
-        Column {
-            name: "count",
-            numeric: true,
-        },
+        Column::number("epoch"),
+        Column::text("timestamp"),
+        Column::number("count"),
     ];
     render(
         &columns,
@@ -328,30 +249,12 @@ pub async fn count(State(state): State<AppState>, path: PathParams, params: Para
 pub async fn aliases(State(state): State<AppState>, params: Params) -> Result<Reply> {
     params.check_allowed(CAT_PARAMS)?;
     let columns = [
-        Column {
-            name: "alias",
-            numeric: false,
-        },
-        Column {
-            name: "index",
-            numeric: false,
-        },
-        Column {
-            name: "filter",
-            numeric: false,
-        },
-        Column {
-            name: "routing.index",
-            numeric: false,
-        },
-        Column {
-            name: "routing.search",
-            numeric: false,
-        },
-        Column {
-            name: "is_write_index",
-            numeric: false,
-        },
+        Column::text("alias"),
+        Column::text("index"),
+        Column::text("filter"),
+        Column::text("routing.index"),
+        Column::text("routing.search"),
+        Column::text("is_write_index"),
     ];
     let mut rows = Vec::new();
     for handle in state.registry().all() {

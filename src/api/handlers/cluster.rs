@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::replicas_of;
+use super::ShardSummary;
 use crate::AppState;
 use crate::api::extract::{Params, PathParams};
 use crate::api::response::Reply;
@@ -39,9 +39,9 @@ pub async fn health(State(state): State<AppState>, path: PathParams, params: Par
         "" => state.registry().all(),
         expression => state.registry().resolve(expression, ResolveOptions::default())?,
     };
-    let primaries = indices.len() as u64;
-    let unassigned: u64 = indices.iter().map(|handle| replicas_of(handle)).sum();
-    let status = if unassigned > 0 { "yellow" } else { "green" };
+    let shards = ShardSummary::of(&indices);
+    let status = shards.status();
+    let (primaries, unassigned) = (shards.primaries, shards.unassigned);
     let wanted_green = params.get("wait_for_status") == Some("green");
     let timed_out = wanted_green && status != "green";
     let active_percent = if primaries + unassigned == 0 {

@@ -114,6 +114,14 @@ pub async fn run_writes(
     .await
 }
 
+/// Runs one write and returns its result (or its error).
+async fn write_one(handle: Arc<IndexHandle>, op: WriteOp, refresh: RefreshPolicy) -> Result<WriteResult> {
+    run_writes(handle, vec![op], refresh)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("write produced no result"))?
+}
+
 /// The body ES answers a write with.
 pub fn write_response(handle: &IndexHandle, result: &WriteResult, refresh: RefreshPolicy) -> Value {
     let replicas = replicas_of(handle);
@@ -195,10 +203,7 @@ async fn index_with(
         if_seq_no,
         if_primary_term,
     };
-    let mut results = run_writes(handle.clone(), vec![op], refresh).await?;
-    let result = results
-        .pop()
-        .ok_or_else(|| Error::internal("write produced no result"))??;
+    let result = write_one(handle.clone(), op, refresh).await?;
     Ok(Reply::json(
         status_of(&result.outcome),
         write_response(&handle, &result, refresh),
@@ -356,10 +361,7 @@ pub async fn delete(State(state): State<AppState>, path: PathParams, params: Par
         if_seq_no,
         if_primary_term,
     };
-    let mut results = run_writes(handle.clone(), vec![op], refresh).await?;
-    let result = results
-        .pop()
-        .ok_or_else(|| Error::internal("write produced no result"))??;
+    let result = write_one(handle.clone(), op, refresh).await?;
     Ok(Reply::json(
         status_of(&result.outcome),
         write_response(&handle, &result, refresh),
@@ -439,10 +441,7 @@ pub async fn update(State(state): State<AppState>, path: PathParams, params: Par
     let index_name = path.get("index").to_string();
     let registry_state = state.clone();
     let handle = blocking(move || registry_state.registry().write_target(&index_name)).await?;
-    let mut results = run_writes(handle.clone(), vec![op], refresh).await?;
-    let result = results
-        .pop()
-        .ok_or_else(|| Error::internal("write produced no result"))??;
+    let result = write_one(handle.clone(), op, refresh).await?;
     let mut response = write_response(&handle, &result, refresh);
     let wants_source = source_request.is_some_and(|value| value != Value::Bool(false)) || params.contains("_source");
     if wants_source && let Some(source) = &result.source {

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::{blocking, replicas_of};
+use super::{ShardSummary, blocking, replicas_of, resolve_targets};
 use crate::AppState;
 use crate::api::extract::{Body, Params, PathParams};
 use crate::api::response::Reply;
@@ -27,25 +27,6 @@ const TARGET_PARAMS: &[&str] = &[
     "include_defaults",
     "ignore_throttled",
 ];
-
-/// Reads `ignore_unavailable`/`allow_no_indices`/`expand_wildcards` like ES.
-pub fn resolve_options(params: &Params) -> Result<ResolveOptions> {
-    Ok(ResolveOptions {
-        ignore_unavailable: params.bool("ignore_unavailable", false)?,
-        allow_no_indices: params.bool("allow_no_indices", true)?,
-        include_hidden: params
-            .get("expand_wildcards")
-            .is_some_and(|value| value.contains("all") || value.contains("hidden")),
-    })
-}
-
-fn targets(state: &AppState, path: &PathParams, params: &Params) -> Result<Vec<Arc<IndexHandle>>> {
-    let expression = match path.get("index") {
-        "" => "_all",
-        expression => expression,
-    };
-    state.registry().resolve(expression, resolve_options(params)?)
-}
 
 pub async fn create(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
     params.check_allowed(&["wait_for_active_shards", "master_timeout", "timeout"])?;
@@ -70,7 +51,7 @@ fn aliases_json(handle: &IndexHandle) -> Value {
 pub async fn get(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(TARGET_PARAMS)?;
     let mut out = Map::new();
-    for handle in targets(&state, &path, &params)? {
+    for handle in resolve_targets(&state, &path, &params)? {
         let index_state = handle.state();
         out.insert(
             index_state.name.clone(),
@@ -86,7 +67,7 @@ pub async fn get(State(state): State<AppState>, path: PathParams, params: Params
 
 pub async fn exists(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(TARGET_PARAMS)?;
-    let found = targets(&state, &path, &params).is_ok_and(|found| !found.is_empty());
+    let found = resolve_targets(&state, &path, &params).is_ok_and(|found| !found.is_empty());
     Ok(Reply::empty(if found { StatusCode::OK } else { StatusCode::NOT_FOUND }))
 }
 
@@ -104,7 +85,9 @@ pub async fn delete(State(state): State<AppState>, path: PathParams, params: Par
             "Wildcard expressions or all indices are not allowed".to_string(),
         ));
     }
-    let handles = state.registry().resolve(&expression, resolve_options(&params)?)?;
+    let handles = state
+        .registry()
+        .resolve(&expression, super::resolve_options(&params)?)?;
     // Deleting through an alias is not allowed in ES either.
     for part in expression.split(',') {
         if !part.is_empty() && state.registry().get(part).is_none() && !params.bool("ignore_unavailable", false)? {
@@ -127,7 +110,7 @@ pub async fn delete(State(state): State<AppState>, path: PathParams, params: Par
 pub async fn get_mapping(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(TARGET_PARAMS)?;
     let mut out = Map::new();
-    for handle in targets(&state, &path, &params)? {
+    for handle in resolve_targets(&state, &path, &params)? {
         let index_state = handle.state();
         out.insert(
             index_state.name.clone(),
@@ -147,7 +130,7 @@ pub async fn put_mapping(State(state): State<AppState>, path: PathParams, params
         "write_index_only",
     ])?;
     let update = body.required_json()?;
-    let handles = targets(&state, &path, &params)?;
+    let handles = resolve_targets(&state, &path, &params)?;
     if handles.is_empty() {
         return Err(Error::index_not_found(path.get("index")));
     }
@@ -169,7 +152,7 @@ pub async fn get_settings(State(state): State<AppState>, path: PathParams, param
     let name_filter = path.get("name").to_string();
     let flat = params.bool("flat_settings", false)?;
     let mut out = Map::new();
-    for handle in targets(&state, &path, &params)? {
+    for handle in resolve_targets(&state, &path, &params)? {
         let index_state = handle.state();
         let mut settings = index_state.settings.to_json();
         if flat || !name_filter.is_empty() {
@@ -239,7 +222,7 @@ pub async fn put_settings(
     ])?;
     let body = body.required_json()?;
     let update = body.get("settings").cloned().unwrap_or(body);
-    let handles = targets(&state, &path, &params)?;
+    let handles = resolve_targets(&state, &path, &params)?;
     blocking(move || {
         for handle in &handles {
             handle.update_state(|next| next.settings.apply(&update, true))?;
@@ -257,7 +240,7 @@ fn shards_summary(handles: &[Arc<IndexHandle>]) -> Value {
 
 pub async fn refresh(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(&["allow_no_indices", "expand_wildcards", "ignore_unavailable"])?;
-    let handles = targets(&state, &path, &params)?;
+    let handles = resolve_targets(&state, &path, &params)?;
     let summary = shards_summary(&handles);
     blocking(move || {
         for handle in &handles {
@@ -293,20 +276,15 @@ pub async fn stats(State(state): State<AppState>, path: PathParams, params: Para
         "include_unloaded_segments",
         "level",
     ])?;
-    let handles = targets(&state, &path, &params)?;
+    let handles = resolve_targets(&state, &path, &params)?;
     let body = blocking(move || {
         let mut indices = Map::new();
         let mut all_docs = 0u64;
         let mut all_deleted = 0u64;
         let mut all_bytes = 0u64;
         for handle in &handles {
-            let searcher = handle.searcher();
-            let docs = searcher.num_docs();
-            let deleted: u64 = searcher
-                .segment_readers()
-                .iter()
-                .map(|segment| u64::from(segment.num_deleted_docs()))
-                .sum();
+            let counts = handle.doc_counts();
+            let (docs, deleted) = (counts.live, counts.deleted);
             let bytes = handle.store_size_bytes();
             all_docs += docs;
             all_deleted += deleted;
@@ -322,11 +300,11 @@ pub async fn stats(State(state): State<AppState>, path: PathParams, params: Para
                 "search": {"query_total": counters.search_total.load(std::sync::atomic::Ordering::Relaxed)},
                 "refresh": {"total": counters.refresh_total.load(std::sync::atomic::Ordering::Relaxed)},
                 "translog": {"size_in_bytes": handle.translog_bytes()},
-                "segments": {"count": searcher.segment_readers().len()}
+                "segments": {"count": counts.segments}
             });
             indices.insert(
                 handle.name(),
-                json!({"uuid": handle.uuid, "health": if replicas_of(handle) > 0 { "yellow" } else { "green" }, "status": "open", "primaries": stats, "total": stats}),
+                json!({"uuid": handle.uuid, "health": ShardSummary::of(std::slice::from_ref(handle)).status(), "status": "open", "primaries": stats, "total": stats}),
             );
         }
         let totals = json!({
@@ -477,7 +455,7 @@ fn alias_listing(
     };
     let mut out = BTreeMap::new();
     let mut any = false;
-    for handle in targets(state, path, params)? {
+    for handle in resolve_targets(state, path, params)? {
         let index_state = handle.state();
         let mut aliases = Map::new();
         for (name, definition) in &index_state.aliases {

@@ -8,7 +8,12 @@ pub mod document;
 pub mod indices;
 pub mod search;
 
+use std::sync::Arc;
+
+use crate::AppState;
+use crate::api::extract::{Params, PathParams};
 use crate::error::{Error, Result};
+use crate::index::{IndexHandle, ResolveOptions};
 
 /// Runs blocking engine work (tantivy, fsync) off the async threads.
 pub async fn blocking<T, F>(work: F) -> Result<T>
@@ -34,4 +39,44 @@ pub fn replicas_of(handle: &crate::index::IndexHandle) -> u64 {
         .get("number_of_replicas")
         .and_then(|text| text.parse().ok())
         .unwrap_or(1)
+}
+
+/// Reads `ignore_unavailable`/`allow_no_indices`/`expand_wildcards` like ES.
+pub fn resolve_options(params: &Params) -> Result<ResolveOptions> {
+    Ok(ResolveOptions {
+        ignore_unavailable: params.bool("ignore_unavailable", false)?,
+        allow_no_indices: params.bool("allow_no_indices", true)?,
+        include_hidden: params
+            .get("expand_wildcards")
+            .is_some_and(|value| value.contains("all") || value.contains("hidden")),
+    })
+}
+
+/// Resolves the `{index}` path part (all indices when absent) with the request's options.
+pub fn resolve_targets(state: &AppState, path: &PathParams, params: &Params) -> Result<Vec<Arc<IndexHandle>>> {
+    let expression = match path.get("index") {
+        "" => "_all",
+        expression => expression,
+    };
+    state.registry().resolve(expression, resolve_options(params)?)
+}
+
+/// Shard counts of a set of indices: one primary each, replicas never assigned on one node.
+pub struct ShardSummary {
+    pub primaries: u64,
+    pub unassigned: u64,
+}
+
+impl ShardSummary {
+    pub fn of(handles: &[Arc<IndexHandle>]) -> ShardSummary {
+        ShardSummary {
+            primaries: handles.len() as u64,
+            unassigned: handles.iter().map(|handle| replicas_of(handle)).sum(),
+        }
+    }
+
+    /// Returns ES's health colour: yellow while replicas are unassigned.
+    pub fn status(&self) -> &'static str {
+        if self.unassigned > 0 { "yellow" } else { "green" }
+    }
 }

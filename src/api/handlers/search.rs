@@ -6,14 +6,13 @@ use std::time::Instant;
 use axum::extract::State;
 use serde_json::{Map, Value, json};
 
-use super::blocking;
 use super::document::{RefreshPolicy, refresh_policy, run_writes};
-use super::indices::resolve_options;
+use super::{blocking, resolve_targets};
 use crate::AppState;
 use crate::api::extract::{Body, Params, PathParams, parse_json};
 use crate::api::response::Reply;
 use crate::error::{Error, Result};
-use crate::index::search::{explanation_json, run_count, run_search};
+use crate::index::search::{ExplainOutcome, explain_document, matching_ids, run_count, run_search};
 use crate::index::{IndexHandle, WriteOp};
 use crate::query::SearchRequest;
 use crate::query::request::{parse_sort, parse_source_option};
@@ -65,14 +64,6 @@ const SEARCH_PARAMS: &[&str] = &[
     "force_synthetic_source",
     "stats",
 ];
-
-fn targets(state: &AppState, path: &PathParams, params: &Params) -> Result<Vec<Arc<IndexHandle>>> {
-    let expression = match path.get("index") {
-        "" => "_all",
-        other => other,
-    };
-    state.registry().resolve(expression, resolve_options(params)?)
-}
 
 /// Merges URL parameters into the body the way ES lets them override it.
 fn merge_params(params: &Params, body: Option<Value>) -> Result<Value> {
@@ -198,7 +189,7 @@ pub async fn search(State(state): State<AppState>, path: PathParams, params: Par
             "[scroll] is not supported by Iris; use [search_after]",
         ));
     }
-    let handles = targets(&state, &path, &params)?;
+    let handles = resolve_targets(&state, &path, &params)?;
     let body = merge_params(&params, body.json()?)?;
     let response = execute(handles, body, params.bool("rest_total_hits_as_int", false)?).await?;
     Ok(Reply::ok(response))
@@ -221,7 +212,7 @@ pub async fn count(State(state): State<AppState>, path: PathParams, params: Para
         "routing",
         "terminate_after",
     ])?;
-    let handles = targets(&state, &path, &params)?;
+    let handles = resolve_targets(&state, &path, &params)?;
     let body = body.json()?.unwrap_or_else(|| json!({}));
     if let Value::Object(object) = &body {
         for key in object.keys() {
@@ -323,24 +314,25 @@ pub async fn explain(State(state): State<AppState>, path: PathParams, params: Pa
         .ok_or_else(|| Error::index_not_found(&index))?;
     let body = body.required_json()?;
     let request = SearchRequest::from_body(&body, usize::MAX)?;
-    let response = blocking(move || {
-        let searcher = handle.searcher();
-        let query = crate::index::search::build_query(&handle, &request, chrono::Utc::now().timestamp_millis())?;
-        let Some(address) = handle.find_address(&searcher, &id)? else {
-            return Ok(json!({"_index": handle.name(), "_id": id, "matched": false}));
-        };
-        let explanation = query.explain(&searcher, address);
-        Ok(match explanation {
-            Ok(explanation) => json!({"_index": handle.name(), "_id": id, "matched": true, "explanation": explanation_json(&explanation)}),
-            Err(_) => json!({"_index": handle.name(), "_id": id, "matched": false, "explanation": {"value": 0.0, "description": "no matching term", "details": []}}),
-        })
-    })
-    .await?;
+    let outcome = {
+        let handle = handle.clone();
+        let id = id.clone();
+        blocking(move || explain_document(&handle, &request, &id, chrono::Utc::now().timestamp_millis())).await?
+    };
+    let response = match outcome {
+        ExplainOutcome::Missing => json!({"_index": handle.name(), "_id": id, "matched": false}),
+        ExplainOutcome::NotMatched => {
+            json!({"_index": handle.name(), "_id": id, "matched": false, "explanation": {"value": 0.0, "description": "no matching term", "details": []}})
+        }
+        ExplainOutcome::Matched(explanation) => {
+            json!({"_index": handle.name(), "_id": id, "matched": true, "explanation": explanation})
+        }
+    };
     Ok(Reply::ok(response))
 }
 
 /// Collects the ids matching a by-query request.
-async fn matching_ids(handle: Arc<IndexHandle>, body: Value) -> Result<Vec<(String, u64)>> {
+async fn ids_matching(handle: Arc<IndexHandle>, body: Value) -> Result<Vec<(String, u64)>> {
     let mut body = match body {
         Value::Object(object) => object,
         _ => Map::new(),
@@ -348,23 +340,7 @@ async fn matching_ids(handle: Arc<IndexHandle>, body: Value) -> Result<Vec<(Stri
     body.retain(|key, _| key == "query");
     body.insert("size".into(), json!(0));
     let request = SearchRequest::from_body(&Value::Object(body), usize::MAX)?;
-    blocking(move || {
-        let searcher = handle.searcher();
-        let query = crate::index::search::build_query(&handle, &request, chrono::Utc::now().timestamp_millis())?;
-        let addresses = searcher.search(query.as_ref(), &tantivy::collector::DocSetCollector)?;
-        let mut ids = Vec::with_capacity(addresses.len());
-        for address in addresses {
-            let document: tantivy::TantivyDocument = searcher.doc(address)?;
-            let id = document
-                .get_first(handle.fields().id)
-                .and_then(|value| tantivy::schema::Value::as_str(&value))
-                .unwrap_or_default()
-                .to_string();
-            ids.push((id, handle.version_of(&document).seq_no));
-        }
-        Ok(ids)
-    })
-    .await
+    blocking(move || matching_ids(&handle, &request, chrono::Utc::now().timestamp_millis())).await
 }
 
 async fn by_query(state: AppState, path: PathParams, params: Params, body: Body, delete: bool) -> Result<Reply> {
@@ -404,13 +380,13 @@ async fn by_query(state: AppState, path: PathParams, params: Params, body: Body,
     } else {
         refresh_policy(&Params::default())?
     };
-    let handles = targets(&state, &path, &params)?;
+    let handles = resolve_targets(&state, &path, &params)?;
     let mut total = 0u64;
     let mut changed = 0u64;
     let mut conflicts = 0u64;
     let mut failures = Vec::new();
     for handle in handles {
-        let ids = matching_ids(handle.clone(), body.clone()).await?;
+        let ids = ids_matching(handle.clone(), body.clone()).await?;
         total += ids.len() as u64;
         let ops: Vec<WriteOp> = ids
             .into_iter()

@@ -13,16 +13,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tantivy::schema::Value as _;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use super::document::{DocumentWalk, ParsedDocument, parse_document};
+
+mod write;
 use super::meta::IndexState;
 use super::schema::{SchemaFields, build_schema, fields_of};
 use super::tantivy_doc::build_tantivy_document;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::store::{Wal, WalOp, WalRecord};
+pub use write::{WriteOp, WriteOutcome, WriteResult, deep_merge};
 
 const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
@@ -34,6 +37,14 @@ pub struct DocVersion {
     pub source: Arc<Vec<u8>>,
 }
 
+/// Document counts as `_stats` and `_cat` report them (as of the last refresh).
+#[derive(Debug, Clone, Copy)]
+pub struct DocCounts {
+    pub live: u64,
+    pub deleted: u64,
+    pub segments: usize,
+}
+
 /// A write not yet covered by a refresh: what realtime GET and version checks see.
 #[derive(Debug, Clone)]
 struct LiveEntry {
@@ -41,65 +52,6 @@ struct LiveEntry {
     version: u64,
     /// None for a delete (a tombstone that hides the committed document).
     source: Option<Arc<Vec<u8>>>,
-}
-
-/// What a write asks for.
-#[derive(Debug, Clone)]
-pub enum WriteOp {
-    Index {
-        id: String,
-        source: Vec<u8>,
-        create_only: bool,
-        if_seq_no: Option<u64>,
-        if_primary_term: Option<u64>,
-    },
-    Delete {
-        id: String,
-        if_seq_no: Option<u64>,
-        if_primary_term: Option<u64>,
-    },
-    Update {
-        id: String,
-        doc: Option<Map<String, Value>>,
-        upsert: Option<Map<String, Value>>,
-        doc_as_upsert: bool,
-        detect_noop: bool,
-        if_seq_no: Option<u64>,
-        if_primary_term: Option<u64>,
-    },
-}
-
-/// What a successful write did, as ES reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteOutcome {
-    Created,
-    Updated,
-    Deleted,
-    NotFound,
-    Noop,
-}
-
-impl WriteOutcome {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            WriteOutcome::Created => "created",
-            WriteOutcome::Updated => "updated",
-            WriteOutcome::Deleted => "deleted",
-            WriteOutcome::NotFound => "not_found",
-            WriteOutcome::Noop => "noop",
-        }
-    }
-}
-
-/// The answer for one write.
-#[derive(Debug, Clone)]
-pub struct WriteResult {
-    pub id: String,
-    pub version: u64,
-    pub seq_no: u64,
-    pub outcome: WriteOutcome,
-    /// The source after an update (for `_source` in update responses).
-    pub source: Option<Arc<Vec<u8>>>,
 }
 
 struct WriteSide {
@@ -330,6 +282,29 @@ impl IndexHandle {
         Ok(None)
     }
 
+    /// Returns the `_id` of a stored document.
+    pub fn id_of(&self, document: &TantivyDocument) -> String {
+        document
+            .get_first(self.fields.id)
+            .and_then(|value| value.as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Returns live and deleted document counts and the segment count of the last refresh.
+    pub fn doc_counts(&self) -> DocCounts {
+        let searcher = self.searcher();
+        let segments = searcher.segment_readers();
+        DocCounts {
+            live: searcher.num_docs(),
+            deleted: segments
+                .iter()
+                .map(|segment| u64::from(segment.num_deleted_docs()))
+                .sum(),
+            segments: segments.len(),
+        }
+    }
+
     /// Reads the version fields and source of a stored document.
     pub fn version_of(&self, document: &TantivyDocument) -> DocVersion {
         let read_u64 = |field| document.get_first(field).and_then(|value| value.as_u64()).unwrap_or(0);
@@ -343,252 +318,6 @@ impl IndexHandle {
             version: read_u64(self.fields.version),
             source: Arc::new(source),
         }
-    }
-
-    /// Applies writes in order, each succeeding or failing on its own, and makes every
-    /// success durable (one WAL fsync) before returning.
-    pub fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<Result<WriteResult>>> {
-        if self.is_deleted() {
-            return Err(Error::index_not_found(&self.name()));
-        }
-        let mut side = self.write_side.lock();
-        let mut results = Vec::with_capacity(ops.len());
-        let mut logged = 0usize;
-        for op in ops {
-            let result = self.apply_one(&mut side, op);
-            if let Ok(done) = &result
-                && done.outcome != WriteOutcome::Noop
-                && done.outcome != WriteOutcome::NotFound
-            {
-                logged += 1;
-            }
-            results.push(result);
-        }
-        if logged > 0 {
-            side.wal.sync()?;
-            side.dirty = true;
-        }
-        Ok(results)
-    }
-
-    fn current(&self, id: &str) -> Result<Option<DocVersion>> {
-        self.get(id)
-    }
-
-    fn check_conditions(
-        &self,
-        id: &str,
-        current: Option<&DocVersion>,
-        if_seq_no: Option<u64>,
-        if_primary_term: Option<u64>,
-    ) -> Result<()> {
-        let Some(expected_seq_no) = if_seq_no else {
-            return Ok(());
-        };
-        let expected_term = if_primary_term.unwrap_or(1);
-        match current {
-            Some(current) if current.seq_no == expected_seq_no && expected_term == 1 => Ok(()),
-            Some(current) => Err(self.version_conflict(id, format!(
-                "required seqNo [{expected_seq_no}], primary term [{expected_term}]. current document has seqNo [{}] and primary term [1]",
-                current.seq_no
-            ))),
-            None => Err(self.version_conflict(id, format!(
-                "required seqNo [{expected_seq_no}], primary term [{expected_term}] but no document was found"
-            ))),
-        }
-    }
-
-    fn version_conflict(&self, id: &str, detail: String) -> Error {
-        Error::new(
-            ErrorKind::VersionConflict,
-            format!("[{id}]: version conflict, {detail}"),
-        )
-        .with_meta("index_uuid", self.uuid.clone())
-        .with_meta("shard", "0")
-        .with_meta("index", self.name())
-    }
-
-    fn apply_one(&self, side: &mut WriteSide, op: WriteOp) -> Result<WriteResult> {
-        match op {
-            WriteOp::Index {
-                id,
-                source,
-                create_only,
-                if_seq_no,
-                if_primary_term,
-            } => {
-                let current = self.current(&id)?;
-                if create_only && let Some(current) = &current {
-                    return Err(self.version_conflict(
-                        &id,
-                        format!("document already exists (current version [{}])", current.version),
-                    ));
-                }
-                self.check_conditions(&id, current.as_ref(), if_seq_no, if_primary_term)?;
-                self.index_document(side, &id, source, current.as_ref())
-            }
-            WriteOp::Delete {
-                id,
-                if_seq_no,
-                if_primary_term,
-            } => {
-                let current = self.current(&id)?;
-                self.check_conditions(&id, current.as_ref(), if_seq_no, if_primary_term)?;
-                let Some(current) = current else {
-                    return Ok(WriteResult {
-                        id,
-                        version: 1,
-                        seq_no: side.next_seq_no,
-                        outcome: WriteOutcome::NotFound,
-                        source: None,
-                    });
-                };
-                let seq_no = side.next_seq_no;
-                let version = current.version + 1;
-                side.wal.append(&[WalRecord {
-                    op: WalOp::Delete,
-                    seq_no,
-                    version,
-                    ord: 0,
-                    id: id.clone(),
-                    source: Vec::new(),
-                }])?;
-                side.next_seq_no += 1;
-                let writer = side.writer.as_ref().ok_or_else(|| Error::internal("writer closed"))?;
-                writer.delete_term(Term::from_field_text(self.fields.id, &id));
-                self.live.lock().insert(
-                    id.clone(),
-                    LiveEntry {
-                        seq_no,
-                        version,
-                        source: None,
-                    },
-                );
-                self.counters.delete_total.fetch_add(1, Ordering::Relaxed);
-                Ok(WriteResult {
-                    id,
-                    version,
-                    seq_no,
-                    outcome: WriteOutcome::Deleted,
-                    source: None,
-                })
-            }
-            WriteOp::Update {
-                id,
-                doc,
-                upsert,
-                doc_as_upsert,
-                detect_noop,
-                if_seq_no,
-                if_primary_term,
-            } => {
-                let current = self.current(&id)?;
-                self.check_conditions(&id, current.as_ref(), if_seq_no, if_primary_term)?;
-                let Some(current) = current else {
-                    let new_source = match (upsert, doc_as_upsert, doc) {
-                        (Some(upsert), _, _) => upsert,
-                        (None, true, Some(doc)) => doc,
-                        _ => {
-                            return Err(
-                                Error::new(ErrorKind::DocumentMissing, format!("[{id}]: document missing"))
-                                    .with_meta("index_uuid", self.uuid.clone())
-                                    .with_meta("shard", "0")
-                                    .with_meta("index", self.name()),
-                            );
-                        }
-                    };
-                    let bytes = serde_json::to_vec(&Value::Object(new_source))?;
-                    return self.index_document(side, &id, bytes, None);
-                };
-                let existing: Value = serde_json::from_slice(&current.source)?;
-                let Value::Object(mut merged) = existing else {
-                    return Err(Error::internal("stored source is not an object"));
-                };
-                let before = merged.clone();
-                if let Some(doc) = doc {
-                    deep_merge(&mut merged, doc);
-                }
-                if detect_noop && merged == before {
-                    return Ok(WriteResult {
-                        id,
-                        version: current.version,
-                        seq_no: current.seq_no,
-                        outcome: WriteOutcome::Noop,
-                        source: Some(current.source.clone()),
-                    });
-                }
-                let bytes = serde_json::to_vec(&Value::Object(merged))?;
-                self.index_document(side, &id, bytes, Some(&current))
-            }
-        }
-    }
-
-    fn index_document(
-        &self,
-        side: &mut WriteSide,
-        id: &str,
-        source: Vec<u8>,
-        current: Option<&DocVersion>,
-    ) -> Result<WriteResult> {
-        let value: Value = serde_json::from_slice(&source)
-            .map_err(|error| Error::new(ErrorKind::DocumentParsing, format!("failed to parse: {error}")))?;
-        let Value::Object(object) = value else {
-            return Err(Error::new(
-                ErrorKind::DocumentParsing,
-                "[1:1] failed to parse: the document must be a JSON object",
-            ));
-        };
-        let mut state = self.state();
-        let parsed = loop {
-            match parse_document(&state.mapping, &object, id)? {
-                DocumentWalk::Parsed(parsed) => break parsed,
-                DocumentWalk::NeedsMappingUpdate(update) => {
-                    state = self.update_state(|next| {
-                        next.mapping = next.mapping.merge(&update)?;
-                        Ok(())
-                    })?;
-                }
-            }
-        };
-        let stored_source = super::source_filter::stored_source(&state.mapping, &object, source)?;
-        let seq_no = side.next_seq_no;
-        let ord = side.next_ord;
-        let version = current.map_or(1, |current| current.version + 1);
-        side.wal.append(&[WalRecord {
-            op: WalOp::Index,
-            seq_no,
-            version,
-            ord,
-            id: id.to_string(),
-            source: stored_source.clone(),
-        }])?;
-        side.next_seq_no += 1;
-        side.next_ord += 1;
-        let writer = side.writer.as_ref().ok_or_else(|| Error::internal("writer closed"))?;
-        writer.delete_term(Term::from_field_text(self.fields.id, id));
-        let document = build_tantivy_document(&self.fields, &state, id, ord, seq_no, version, &stored_source, &parsed);
-        writer.add_document(document)?;
-        let stored_source = Arc::new(stored_source);
-        self.live.lock().insert(
-            id.to_string(),
-            LiveEntry {
-                seq_no,
-                version,
-                source: Some(stored_source.clone()),
-            },
-        );
-        self.counters.index_total.fetch_add(1, Ordering::Relaxed);
-        Ok(WriteResult {
-            id: id.to_string(),
-            version,
-            seq_no,
-            outcome: if current.is_some() {
-                WriteOutcome::Updated
-            } else {
-                WriteOutcome::Created
-            },
-            source: Some(stored_source),
-        })
     }
 
     /// Makes all acknowledged writes searchable: commit, reload, empty the WAL.
@@ -663,17 +392,4 @@ fn folder_size(folder: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
-}
-
-/// Merges `patch` into `target` the way ES partial updates do: objects merge key by key,
-/// everything else is replaced.
-pub fn deep_merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
-    for (key, value) in patch {
-        match (target.get_mut(&key), value) {
-            (Some(Value::Object(existing)), Value::Object(inner)) => deep_merge(existing, inner),
-            (_, value) => {
-                target.insert(key, value);
-            }
-        }
-    }
 }
