@@ -301,7 +301,7 @@ fn fill_unbounded(
     (lower, upper)
 }
 
-/// Reads an integer query value; a decimal with a fraction matches nothing in ES and is an error here.
+/// Reads an integer query value; None for non-numbers and values with a fractional part.
 fn integer_value(value: &Value) -> Option<i64> {
     match value {
         Value::Number(number) => number.as_i64().or_else(|| {
