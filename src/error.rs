@@ -15,6 +15,7 @@ pub enum ErrorKind {
     ResourceAlreadyExists,
     InvalidIndexName,
     Parsing,
+    Parse,
     XContentParse,
     IllegalArgument,
     IllegalState,
@@ -42,6 +43,7 @@ impl ErrorKind {
             ErrorKind::ResourceAlreadyExists => "resource_already_exists_exception",
             ErrorKind::InvalidIndexName => "invalid_index_name_exception",
             ErrorKind::Parsing => "parsing_exception",
+            ErrorKind::Parse => "parse_exception",
             ErrorKind::XContentParse => "x_content_parse_exception",
             ErrorKind::IllegalArgument => "illegal_argument_exception",
             ErrorKind::IllegalState => "illegal_state_exception",
@@ -69,6 +71,7 @@ impl ErrorKind {
             ErrorKind::ResourceAlreadyExists => 400,
             ErrorKind::InvalidIndexName => 400,
             ErrorKind::Parsing => 400,
+            ErrorKind::Parse => 400,
             ErrorKind::XContentParse => 400,
             ErrorKind::IllegalArgument => 400,
             ErrorKind::IllegalState => 500,
@@ -210,28 +213,19 @@ impl Error {
         Value::Object(object)
     }
 
-    /// Returns the objects listed in `root_cause`: the innermost cause, without its own causes.
+    /// Returns the object listed in `root_cause`: ES reports the outermost exception
+    /// without its causes, except for failed searches, which list their shard failures.
     pub fn root_cause_object(&self) -> Value {
-        // search_phase_execution reports the shard failure reasons as root causes.
         if self.kind == ErrorKind::SearchPhaseExecution
             && let Some(cause) = &self.caused_by
         {
             return cause.root_cause_object();
         }
-        let mut innermost = self;
-        while let Some(cause) = &innermost.caused_by {
-            if cause.kind == ErrorKind::Internal {
-                break;
-            }
-            innermost = cause;
-        }
         let mut object = Map::new();
-        object.insert("type".into(), Value::from(innermost.kind.es_type()));
-        object.insert("reason".into(), Value::from(innermost.reason.clone()));
-        for (key, value) in &innermost.metadata {
-            if key != "failed_shards" && key != "grouped" && key != "phase" {
-                object.insert(key.clone(), value.clone());
-            }
+        object.insert("type".into(), Value::from(self.kind.es_type()));
+        object.insert("reason".into(), Value::from(self.reason.clone()));
+        for (key, value) in &self.metadata {
+            object.insert(key.clone(), value.clone());
         }
         Value::Object(object)
     }

@@ -239,11 +239,42 @@ pub enum QueryAst {
         negative_boost: f32,
         boost: f32,
     },
+    /// `query` applied to each field matching `fields` (names or `*` patterns, expanded
+    /// against the mapping), combined with dis_max; `query`'s own field is replaced.
+    AnyField {
+        fields: Vec<BoostedField>,
+        query: Box<QueryAst>,
+        tie_breaker: f32,
+    },
     /// A named clause (`_name`): reported in `matched_queries`.
     Named {
         name: String,
         query: Box<QueryAst>,
     },
+}
+
+impl QueryAst {
+    /// Returns this single-field query aimed at `field` instead (None for queries that
+    /// have no single field).
+    pub fn with_field(&self, field: &str) -> Option<QueryAst> {
+        let mut copy = self.clone();
+        let slot = match &mut copy {
+            QueryAst::Term { field, .. }
+            | QueryAst::Terms { field, .. }
+            | QueryAst::Match { field, .. }
+            | QueryAst::MatchPhrase { field, .. }
+            | QueryAst::MatchPhrasePrefix { field, .. }
+            | QueryAst::Range { field, .. }
+            | QueryAst::Exists { field, .. }
+            | QueryAst::Prefix { field, .. }
+            | QueryAst::Wildcard { field, .. }
+            | QueryAst::Regexp { field, .. }
+            | QueryAst::Fuzzy { field, .. } => field,
+            _ => return None,
+        };
+        *slot = field.to_string();
+        Some(copy)
+    }
 }
 
 #[cfg(test)]

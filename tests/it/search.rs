@@ -218,3 +218,93 @@ async fn explain_reports_each_hits_score() {
         .await;
     assert_eq!(single.json["matched"], true);
 }
+
+#[tokio::test]
+async fn query_string_syntax_and_uri_search() {
+    let app = photos().await;
+    let response = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"query_string": {"query": "caption:red AND -tags:cat"}}})),
+        )
+        .await;
+    assert_eq!(ids(&response.json), vec!["2"]);
+    let ranged = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"query_string": {"query": "price:[10 TO 20]"}}})),
+        )
+        .await;
+    assert_eq!(ids(&ranged.json), vec!["1"]);
+    let default_fields = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"query_string": {"query": "coffee"}}, "sort": ["_doc"]})),
+        )
+        .await;
+    assert_eq!(ids(&default_fields.json), vec!["3"]);
+    let uri = app
+        .call("GET", "/photos/_search?q=caption:red&sort=price:desc", None)
+        .await;
+    assert_eq!(ids(&uri.json), vec!["2", "1"]);
+    let uri_df = app.call("GET", "/photos/_search?q=sofa&df=caption", None).await;
+    assert_eq!(ids(&uri_df.json), vec!["1"]);
+    // The same words through match and through q= score the same.
+    let matched = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"match": {"caption": "red"}}})),
+        )
+        .await;
+    let uri_scored = app.call("GET", "/photos/_search?q=caption:red", None).await;
+    assert_eq!(matched.json["hits"]["max_score"], uri_scored.json["hits"]["max_score"]);
+}
+
+#[tokio::test]
+async fn query_string_syntax_errors_are_shard_failures() {
+    let app = photos().await;
+    let response = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"query_string": {"query": "caption:(red AND"}}})),
+        )
+        .await;
+    assert_eq!(response.status, 400);
+    assert_eq!(response.json["error"]["type"], "search_phase_execution_exception");
+    assert_eq!(response.json["error"]["root_cause"][0]["type"], "query_shard_exception");
+    assert_eq!(
+        response.json["error"]["root_cause"][0]["reason"],
+        "Failed to parse query [caption:(red AND]"
+    );
+}
+
+#[tokio::test]
+async fn simple_query_string_operators() {
+    let app = photos().await;
+    let response = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"simple_query_string": {"query": "red +sho* -cat", "fields": ["caption", "tags"]}}})),
+        )
+        .await;
+    // As in ES: with the OR default, `-cat` is its own optional clause "everything but cat".
+    assert_eq!(ids(&response.json), vec!["2", "3"]);
+    let all_required = app
+        .call("POST", "/photos/_search", Some(json!({"query": {"simple_query_string": {"query": "red +sho* -cat", "fields": ["caption", "tags"], "default_operator": "and"}}})))
+        .await;
+    assert_eq!(ids(&all_required.json), vec!["2"]);
+    let lenient = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"simple_query_string": {"query": "\"red sofa", "fields": ["caption"]}}})),
+        )
+        .await;
+    assert_eq!(lenient.status, 200);
+}

@@ -72,10 +72,23 @@ fn merge_params(params: &Params, body: Option<Value>) -> Result<Value> {
         Some(_) => return Err(Error::parsing("request body must be an object")),
         None => Map::new(),
     };
-    if params.contains("q") {
-        return Err(Error::illegal_argument(
-            "URI search ([q] parameter) is not supported by Iris yet",
-        ));
+    if let Some(text) = params.get("q") {
+        // URI search is a query_string query over `df` (default: every field).
+        let mut query_string = Map::new();
+        query_string.insert("query".into(), json!(text));
+        for (param, key) in [
+            ("df", "default_field"),
+            ("default_operator", "default_operator"),
+            ("analyzer", "analyzer"),
+        ] {
+            if let Some(value) = params.get(param) {
+                query_string.insert(key.into(), json!(value));
+            }
+        }
+        if params.contains("lenient") {
+            query_string.insert("lenient".into(), json!(params.bool("lenient", false)?));
+        }
+        body.insert("query".into(), json!({"query_string": query_string}));
     }
     for key in ["from", "size", "terminate_after"] {
         if let Some(number) = params.i64(key)? {

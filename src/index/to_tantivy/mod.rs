@@ -22,7 +22,7 @@ use super::schema::SchemaFields;
 use crate::dsl::common::scalar_text;
 use crate::error::{Error, ErrorKind, Result};
 use crate::query::QueryAst;
-use crate::query::ast::MultiMatchType;
+use crate::query::ast::{BoostedField, MultiMatchType};
 
 type BoxQuery = Box<dyn Query>;
 
@@ -56,6 +56,11 @@ impl QueryBuilder<'_> {
             QueryAst::MatchAll { boost } => Ok(constant(Box::new(AllQuery), *boost)),
             QueryAst::MatchNone => Ok(Box::new(EmptyQuery)),
             QueryAst::Named { query, .. } => self.build(query),
+            QueryAst::AnyField {
+                fields,
+                query,
+                tie_breaker,
+            } => self.any_field(fields, query, *tie_breaker),
             QueryAst::Term {
                 field,
                 value,
@@ -254,6 +259,28 @@ impl QueryBuilder<'_> {
             }
             QueryAst::Boosting { .. } => Err(shard_error("[boosting] query is not supported by Iris yet".into())),
         }
+    }
+
+    /// Builds `query` on every field the patterns name; fields a pattern reaches whose type
+    /// does not fit the value are skipped, as ES's lenient multi-field parsing does.
+    fn any_field(&self, fields: &[BoostedField], query: &QueryAst, tie_breaker: f32) -> Result<BoxQuery> {
+        let lenient = fields.len() > 1 || fields.iter().any(|field| field.field.contains('*'));
+        let mut parts = Vec::new();
+        for (path, boost) in self.expand_fields(fields.iter().map(|field| (field.field.as_str(), field.boost))) {
+            let Some(per_field) = query.with_field(&path) else {
+                return Err(Error::internal("query-string clause has no field to apply"));
+            };
+            match self.build(&per_field) {
+                Ok(built) => parts.push(boosted(built, boost)),
+                Err(_) if lenient => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(match parts.len() {
+            0 => Box::new(EmptyQuery),
+            1 => parts.remove(0),
+            _ => Box::new(DisjunctionMaxQuery::with_tie_breaker(parts, tie_breaker)),
+        })
     }
 
     /// Expands `*`/`prefix*` field patterns to mapped, searchable fields.
