@@ -2,8 +2,10 @@
 //! document access and durability via a write-ahead log.
 
 pub mod bm25;
+pub mod boosting;
 pub mod document;
 pub mod handle;
+pub mod hit_extras;
 pub mod mapping;
 pub mod meta;
 pub mod names;

@@ -11,6 +11,7 @@ use tantivy::query::{BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query}
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument};
 
 use super::IndexHandle;
+use super::hit_extras::HitDecorator;
 use super::mapping::FieldType;
 use super::to_tantivy::QueryBuilder;
 use crate::error::{Error, Result};
@@ -319,6 +320,7 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
     let mut total = 0u64;
     let mut searchers = Vec::with_capacity(handles.len());
     let mut queries: Vec<Box<dyn Query>> = Vec::with_capacity(handles.len());
+    let mut decorators = Vec::with_capacity(handles.len());
     for (index_position, handle) in handles.iter().enumerate() {
         let searcher = handle.searcher();
         let query =
@@ -347,6 +349,7 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
             .counters
             .search_total
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        decorators.push(HitDecorator::new(handle, &searcher, request, now_millis)?);
         searchers.push(searcher);
         queries.push(query);
     }
@@ -399,6 +402,12 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
             let explanation = queries[candidate.index_position].explain(searcher, candidate.address)?;
             hit["_explanation"] = explanation_json(&explanation);
         }
+        let parsed_source = if HitDecorator::needs_source(request) {
+            Some(serde_json::from_slice::<Value>(&stored.source)?)
+        } else {
+            None
+        };
+        decorators[candidate.index_position].decorate(handle, searcher, candidate.address, parsed_source.as_ref(), request, &mut hit)?;
         hits.push(hit);
     }
     let total = match request.track_total_hits {

@@ -42,6 +42,36 @@ pub fn stored_source(mapping: &Mapping, object: &Map<String, Value>, original: V
     Ok(serde_json::to_vec(&Value::Object(filter.apply(object)))?)
 }
 
+/// Returns every value at dotted `path` in a source document, through objects, arrays and
+/// keys that themselves contain dots (`{"a.b": 1}`); arrays of scalars are flattened.
+pub fn values_at<'a>(source: &'a Value, path: &str) -> Vec<&'a Value> {
+    let mut found = Vec::new();
+    collect_values(source, path, &mut found);
+    found
+}
+
+fn collect_values<'a>(value: &'a Value, path: &str, found: &mut Vec<&'a Value>) {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                collect_values(item, path, found);
+            }
+        }
+        Value::Object(object) if !path.is_empty() => {
+            for (key, inner) in object {
+                if key == path {
+                    collect_values(inner, "", found);
+                } else if let Some(rest) = path.strip_prefix(key.as_str()).and_then(|rest| rest.strip_prefix('.')) {
+                    collect_values(inner, rest, found);
+                }
+            }
+        }
+        Value::Null => {}
+        other if path.is_empty() => found.push(other),
+        _ => {}
+    }
+}
+
 /// Matches an ES path pattern (`*` matches any characters, dots included).
 pub fn path_matches(pattern: &str, path: &str) -> bool {
     wildmatch::WildMatch::new(pattern).matches(path)
@@ -146,6 +176,15 @@ mod tests {
             excludes: excludes.iter().map(|s| s.to_string()).collect(),
         };
         Value::Object(filter.apply(source.as_object().expect("object")))
+    }
+
+    #[test]
+    fn values_at_walks_objects_arrays_and_dotted_keys() {
+        let source = json!({"a": {"b": [1, 2]}, "c": [{"d": "x"}, {"d": "y"}], "e.f": true, "g": null});
+        assert_eq!(values_at(&source, "a.b"), vec![&json!(1), &json!(2)]);
+        assert_eq!(values_at(&source, "c.d"), vec![&json!("x"), &json!("y")]);
+        assert_eq!(values_at(&source, "e.f"), vec![&json!(true)]);
+        assert!(values_at(&source, "g").is_empty());
     }
 
     #[test]

@@ -254,6 +254,37 @@ pub enum QueryAst {
 }
 
 impl QueryAst {
+    /// Returns every `_name`d clause of the tree, outermost first.
+    pub fn named_queries(&self) -> Vec<(String, QueryAst)> {
+        let mut found = Vec::new();
+        self.visit(&mut |node| {
+            if let QueryAst::Named { name, query } = node {
+                found.push((name.clone(), (**query).clone()));
+            }
+        });
+        found
+    }
+
+    fn visit(&self, visitor: &mut dyn FnMut(&QueryAst)) {
+        visitor(self);
+        match self {
+            QueryAst::Bool { must, should, filter, must_not, .. } => {
+                for child in must.iter().chain(should).chain(filter).chain(must_not) {
+                    child.visit(visitor);
+                }
+            }
+            QueryAst::DisMax { queries, .. } => queries.iter().for_each(|child| child.visit(visitor)),
+            QueryAst::ConstantScore { filter: child, .. } | QueryAst::Named { query: child, .. } | QueryAst::AnyField { query: child, .. } => {
+                child.visit(visitor)
+            }
+            QueryAst::Boosting { positive, negative, .. } => {
+                positive.visit(visitor);
+                negative.visit(visitor);
+            }
+            _ => {}
+        }
+    }
+
     /// Returns this single-field query aimed at `field` instead (None for queries that
     /// have no single field).
     pub fn with_field(&self, field: &str) -> Option<QueryAst> {

@@ -2,6 +2,7 @@
 //! options, resolved once from the wire types.
 
 pub mod ast;
+pub mod hit_options;
 pub mod request;
 
 pub use ast::{Fuzziness, MinimumShouldMatch, Operator, QueryAst};

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::QueryAst;
+use super::hit_options::{FieldRequest, HighlightRequest, parse_fields, parse_highlight};
 use crate::dsl::parse_query;
 use crate::error::{Error, Result};
 use crate::index::source_filter::SourceFilter;
@@ -50,6 +51,8 @@ pub struct SearchRequest {
     pub seq_no_primary_term: bool,
     pub aggregations: Option<Value>,
     pub search_after: Option<Vec<Value>>,
+    pub highlight: Option<HighlightRequest>,
+    pub fields: Vec<FieldRequest>,
 }
 
 const BODY_KEYS: &[&str] = &[
@@ -102,8 +105,6 @@ const UNSUPPORTED_KEYS: &[&str] = &[
     "rank",
     "retriever",
     "indices_boost",
-    "highlight",
-    "fields",
     "docvalue_fields",
 ];
 
@@ -307,6 +308,8 @@ impl SearchRequest {
             seq_no_primary_term: flag("seq_no_primary_term"),
             aggregations: body.get("aggs").or(body.get("aggregations")).cloned(),
             search_after,
+            highlight: body.get("highlight").map(parse_highlight).transpose()?,
+            fields: body.get("fields").map(parse_fields).transpose()?.unwrap_or_default(),
         })
     }
 }

@@ -15,6 +15,7 @@ mod values;
 
 pub use patterns::{regex_escape, wildcard_to_regex};
 
+use super::boosting::BoostingQuery;
 use super::bm25::{FieldStatsQuery, TokenCount};
 use super::mapping::{FieldDef, FieldType};
 use super::meta::IndexState;
@@ -257,7 +258,10 @@ impl QueryBuilder<'_> {
                     *boost,
                 ))
             }
-            QueryAst::Boosting { .. } => Err(shard_error("[boosting] query is not supported by Iris yet".into())),
+            QueryAst::Boosting { positive, negative, negative_boost, boost } => {
+                let query = BoostingQuery::new(self.build(positive)?, self.build(negative)?, *negative_boost);
+                Ok(boosted(Box::new(query), *boost))
+            }
         }
     }
 
