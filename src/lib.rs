@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod bench;
 pub mod cluster;
 pub mod config;
 pub mod date;

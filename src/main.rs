@@ -37,6 +37,30 @@ enum Command {
         #[arg(long, env = "IRIS_MAX_CONTENT_LENGTH_BYTES")]
         max_content_length_bytes: Option<u64>,
     },
+    /// Prints benchmark figures as JSON lines.
+    Bench {
+        #[command(subcommand)]
+        kind: BenchKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchKind {
+    /// `_bulk` docs/s and `_search` QPS with p50/p99 latency over HTTP.
+    Http {
+        /// Server to measure (`host:port`); by default Iris starts its own on a free port
+        /// with a temporary data folder.
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        docs: usize,
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+        #[arg(long, value_delimiter = ',', default_value = "1,8")]
+        concurrency: Vec<usize>,
+    },
 }
 
 #[tokio::main]
@@ -69,7 +93,61 @@ async fn main() -> anyhow::Result<()> {
             let validated = base.validate(&env)?;
             serve(validated.config, validated.listen).await
         }
+        Command::Bench {
+            kind:
+                BenchKind::Http {
+                    address,
+                    docs,
+                    batch,
+                    queries,
+                    concurrency,
+                },
+        } => bench_http(address, docs, batch, queries, concurrency).await,
     }
+}
+
+async fn bench_http(
+    address: Option<String>,
+    docs: usize,
+    batch: usize,
+    queries: usize,
+    concurrency: Vec<usize>,
+) -> anyhow::Result<()> {
+    // Without --address, measure a fresh Iris in this process, on a temporary folder.
+    let mut scratch = None;
+    let address = match address {
+        Some(address) => address,
+        None => {
+            let folder = std::env::temp_dir().join(format!("iris-bench-{}", std::process::id()));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let local = listener.local_addr()?.to_string();
+            let config = Config {
+                data: folder.clone(),
+                listen: local.clone(),
+                ..Config::default()
+            };
+            let state = tokio::task::spawn_blocking(move || AppState::open(config))
+                .await?
+                .map_err(|error| anyhow::anyhow!("cannot open data folder: {error}"))?;
+            state.start_background_tasks();
+            tokio::spawn(async move { axum::serve(listener, iris::app(state)).await });
+            scratch = Some(folder);
+            local
+        }
+    };
+    let options = iris::bench::HttpBenchOptions {
+        address,
+        documents: docs,
+        batch_size: batch,
+        queries,
+        concurrency,
+        index: "bench-photos".into(),
+    };
+    let outcome = tokio::task::spawn_blocking(move || iris::bench::run_http(&options)).await?;
+    if let Some(folder) = scratch {
+        let _ = std::fs::remove_dir_all(folder);
+    }
+    outcome.map(|_| ())
 }
 
 async fn serve(config: Config, listen: std::net::SocketAddr) -> anyhow::Result<()> {

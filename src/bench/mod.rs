@@ -1,0 +1,181 @@
+//! `iris bench http`: `_bulk` ingest rate and `_search` throughput and latency over real
+//! HTTP, against a server Iris starts itself (or any ES-compatible `--url`).
+
+pub mod client;
+pub mod data;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use self::client::Connection;
+use self::data::Generator;
+
+/// Benchmark settings.
+#[derive(Debug, Clone)]
+pub struct HttpBenchOptions {
+    /// `host:port` of the server.
+    pub address: String,
+    pub documents: usize,
+    pub batch_size: usize,
+    pub queries: usize,
+    pub concurrency: Vec<usize>,
+    pub index: String,
+}
+
+fn check(status: u16, body: &[u8], what: &str) -> anyhow::Result<()> {
+    if status >= 300 {
+        anyhow::bail!("{what} failed with {status}: {}", String::from_utf8_lossy(body));
+    }
+    Ok(())
+}
+
+/// Loads the documents with `_bulk` and returns the figures as a JSON line.
+fn ingest(options: &HttpBenchOptions) -> anyhow::Result<Value> {
+    let mut connection = Connection::open(&options.address)?;
+    let _ = connection.send("DELETE", &format!("/{}", options.index), "application/json", b"")?;
+    let (status, body) = connection.send(
+        "PUT",
+        &format!("/{}", options.index),
+        "application/json",
+        &serde_json::to_vec(&data::mapping())?,
+    )?;
+    check(status, &body, "create index")?;
+    let mut generator = Generator::new(42);
+    let started = Instant::now();
+    let mut sent = 0;
+    while sent < options.documents {
+        let count = options.batch_size.min(options.documents - sent);
+        let mut body = Vec::with_capacity(count * 200);
+        for n in sent..sent + count {
+            body.extend(serde_json::to_vec(
+                &json!({"index": {"_index": options.index, "_id": n.to_string()}}),
+            )?);
+            body.push(b'\n');
+            body.extend(serde_json::to_vec(&generator.document(n))?);
+            body.push(b'\n');
+        }
+        let (status, response) = connection.send("POST", "/_bulk", "application/x-ndjson", &body)?;
+        check(status, &response, "bulk")?;
+        let parsed: Value = serde_json::from_slice(&response)?;
+        if parsed["errors"] == true {
+            anyhow::bail!("bulk reported item errors");
+        }
+        sent += count;
+    }
+    let (status, body) = connection.send("POST", &format!("/{}/_refresh", options.index), "application/json", b"")?;
+    check(status, &body, "refresh")?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "bench": "bulk",
+        "docs": options.documents,
+        "batch": options.batch_size,
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "docs_per_s": (options.documents as f64 / seconds).round()
+    }))
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> u128 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1].as_micros()
+}
+
+/// Runs `total` queries from `concurrency` threads and returns QPS and latencies.
+fn search(
+    options: &HttpBenchOptions,
+    name: &str,
+    concurrency: usize,
+    make: fn(&mut Generator) -> Value,
+) -> anyhow::Result<Value> {
+    let mut generator = Generator::new(7);
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..options.queries)
+            .map(|_| serde_json::to_vec(&make(&mut generator)))
+            .collect::<Result<_, _>>()?,
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let path = format!("/{}/_search", options.index);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let bodies = bodies.clone();
+            let next = next.clone();
+            let address = options.address.clone();
+            let path = path.clone();
+            std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
+                let mut connection = Connection::open(&address)?;
+                let mut latencies = Vec::new();
+                loop {
+                    let position = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = bodies.get(position) else {
+                        return Ok(latencies);
+                    };
+                    let sent = Instant::now();
+                    let (status, response) = connection.send("POST", &path, "application/json", body)?;
+                    latencies.push(sent.elapsed());
+                    check(status, &response, "search")?;
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for worker in workers {
+        let joined = worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("benchmark worker panicked"))?;
+        latencies.extend(joined?);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort();
+    Ok(json!({
+        "bench": "search",
+        "query": name,
+        "concurrency": concurrency,
+        "queries": latencies.len(),
+        "qps": (latencies.len() as f64 / seconds).round(),
+        "p50_us": percentile(&latencies, 0.50),
+        "p99_us": percentile(&latencies, 0.99)
+    }))
+}
+
+/// Runs the whole HTTP benchmark and prints one JSON line per figure.
+pub fn run_http(options: &HttpBenchOptions) -> anyhow::Result<Vec<Value>> {
+    let mut lines = vec![ingest(options)?];
+    println!("{}", lines[0]);
+    let kinds: [(&str, fn(&mut Generator) -> Value); 2] = [
+        ("match", Generator::match_query),
+        ("bool_range", Generator::bool_range_query),
+    ];
+    for (name, make) in kinds {
+        for &concurrency in &options.concurrency {
+            let line = search(options, name, concurrency, make)?;
+            println!("{line}");
+            lines.push(line);
+        }
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generator_is_deterministic() {
+        let first = Generator::new(42).document(0);
+        assert_eq!(first, Generator::new(42).document(0));
+        assert!(first["caption"].as_str().expect("caption").starts_with("A "));
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let latencies: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        assert_eq!(percentile(&latencies, 0.5), 50);
+        assert_eq!(percentile(&latencies, 0.99), 99);
+    }
+}
