@@ -4,6 +4,7 @@
 mod common;
 
 mod cluster;
+mod compose;
 mod crash;
 mod documents;
 mod errors;
