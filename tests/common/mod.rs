@@ -26,8 +26,15 @@ pub struct TestResponse {
 
 impl TestApp {
     pub fn new() -> TestApp {
+        TestApp::with_config(iris::config::Config::default())
+    }
+
+    /// An app with a custom configuration (its data folder is replaced by a temporary one).
+    pub fn with_config(config: iris::config::Config) -> TestApp {
         let folder = tempfile::tempdir().expect("tempdir");
-        let router = open_router(folder.path());
+        let router = iris::app(
+            iris::AppState::open(iris::config::Config { data: folder.path().to_path_buf(), ..config }).expect("open state"),
+        );
         TestApp { router, folder }
     }
 

@@ -8,6 +8,7 @@ mod compose;
 mod crash;
 mod documents;
 mod errors;
+mod robustness;
 mod indices;
 mod search;
 mod spec;
