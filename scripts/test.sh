@@ -4,3 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --locked --all-targets 2>&1
+# Real Elasticsearch/OpenSearch clients (Python 8.x/9.x, opensearch-py, Node) against the binary.
+cargo build --locked 2>&1
+bash tests/clients/run.sh

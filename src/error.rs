@@ -16,6 +16,9 @@ pub enum ErrorKind {
     InvalidIndexName,
     Parsing,
     Parse,
+    ElasticsearchParse,
+    NamedObjectNotFound,
+    AliasesNotFound,
     XContentParse,
     IllegalArgument,
     IllegalState,
@@ -44,6 +47,9 @@ impl ErrorKind {
             ErrorKind::InvalidIndexName => "invalid_index_name_exception",
             ErrorKind::Parsing => "parsing_exception",
             ErrorKind::Parse => "parse_exception",
+            ErrorKind::ElasticsearchParse => "parse_exception",
+            ErrorKind::NamedObjectNotFound => "named_object_not_found_exception",
+            ErrorKind::AliasesNotFound => "aliases_not_found_exception",
             ErrorKind::XContentParse => "x_content_parse_exception",
             ErrorKind::IllegalArgument => "illegal_argument_exception",
             ErrorKind::IllegalState => "illegal_state_exception",
@@ -64,6 +70,39 @@ impl ErrorKind {
         }
     }
 
+    /// Returns true for exceptions that are `ElasticsearchException`s in ES. ES reports the
+    /// innermost of those as `root_cause`; plain Java exceptions (illegal argument, x-content
+    /// parsing, Lucene's query parser) never become the root cause of a wrapping error.
+    pub fn is_es_exception(self) -> bool {
+        match self {
+            ErrorKind::IllegalArgument
+            | ErrorKind::IllegalState
+            | ErrorKind::XContentParse
+            | ErrorKind::NamedObjectNotFound
+            | ErrorKind::Parse
+            | ErrorKind::Internal => false,
+            ErrorKind::IndexNotFound
+            | ErrorKind::ResourceAlreadyExists
+            | ErrorKind::InvalidIndexName
+            | ErrorKind::Parsing
+            | ErrorKind::ElasticsearchParse
+            | ErrorKind::AliasesNotFound
+            | ErrorKind::MapperParsing
+            | ErrorKind::DocumentParsing
+            | ErrorKind::StrictDynamicMapping
+            | ErrorKind::DocumentMissing
+            | ErrorKind::VersionConflict
+            | ErrorKind::ActionRequestValidation
+            | ErrorKind::SearchPhaseExecution
+            | ErrorKind::QueryShard
+            | ErrorKind::ResourceNotFound
+            | ErrorKind::ContentTooLong
+            | ErrorKind::NotAcceptableContentType
+            | ErrorKind::MediaTypeHeader
+            | ErrorKind::Status => true,
+        }
+    }
+
     /// Returns the HTTP status ES answers with for this kind.
     pub fn status(self) -> u16 {
         match self {
@@ -72,6 +111,9 @@ impl ErrorKind {
             ErrorKind::InvalidIndexName => 400,
             ErrorKind::Parsing => 400,
             ErrorKind::Parse => 400,
+            ErrorKind::ElasticsearchParse => 400,
+            ErrorKind::NamedObjectNotFound => 400,
+            ErrorKind::AliasesNotFound => 404,
             ErrorKind::XContentParse => 400,
             ErrorKind::IllegalArgument => 400,
             ErrorKind::IllegalState => 500,
@@ -213,18 +255,25 @@ impl Error {
         Value::Object(object)
     }
 
-    /// Returns the object listed in `root_cause`: ES reports the outermost exception
-    /// without its causes, except for failed searches, which list their shard failures.
+    /// Returns the object listed in `root_cause`: as ES's `guessRootCauses`, the innermost
+    /// Elasticsearch exception of the cause chain; failed searches list their shard failures.
     pub fn root_cause_object(&self) -> Value {
         if self.kind == ErrorKind::SearchPhaseExecution
             && let Some(cause) = &self.caused_by
         {
             return cause.root_cause_object();
         }
+        let mut root = self;
+        while let Some(cause) = &root.caused_by {
+            if !cause.kind.is_es_exception() {
+                break;
+            }
+            root = cause;
+        }
         let mut object = Map::new();
-        object.insert("type".into(), Value::from(self.kind.es_type()));
-        object.insert("reason".into(), Value::from(self.reason.clone()));
-        for (key, value) in &self.metadata {
+        object.insert("type".into(), Value::from(root.kind.es_type()));
+        object.insert("reason".into(), Value::from(root.reason.clone()));
+        for (key, value) in &root.metadata {
             object.insert(key.clone(), value.clone());
         }
         Value::Object(object)

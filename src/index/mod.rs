@@ -1,6 +1,7 @@
 //! The embedded storage engine: indices on local disk, BM25 via tantivy, realtime
 //! document access and durability via a write-ahead log.
 
+pub mod aggs;
 pub mod bm25;
 pub mod boosting;
 pub mod document;

@@ -299,7 +299,13 @@ fn build_state(name: &str, body: &Value) -> Result<IndexState> {
     }
     let mut settings = IndexSettings::parse(body.get("settings").unwrap_or(&Value::Null))?;
     let mapping = match body.get("mappings") {
-        Some(mappings) => Mapping::parse(mappings)?,
+        // ES wraps mapping failures of a create request once more, naming the stage.
+        Some(mappings) => Mapping::parse(mappings).map_err(|error| match error.kind {
+            ErrorKind::MapperParsing => {
+                Error::mapper_parsing(format!("Failed to parse mapping: {}", error.reason)).caused_by(error)
+            }
+            _ => error,
+        })?,
         None => Mapping::default(),
     };
     let uuid = new_uuid();
@@ -308,6 +314,7 @@ fn build_state(name: &str, body: &Value) -> Result<IndexState> {
     settings.set("provided_name", name);
     settings.set("creation_date", creation_date_ms.to_string());
     settings.set("version.created", crate::cluster::INDEX_VERSION_CREATED);
+    settings.set("routing.allocation.include._tier_preference", "data_content");
     let mut aliases = BTreeMap::new();
     if let Some(Value::Object(requested)) = body.get("aliases") {
         for (alias, definition) in requested {

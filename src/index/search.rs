@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument};
 
 use super::IndexHandle;
+use super::aggs::columns::{
+    DocValueColumn as SortColumn, column_name, open_column as open_sort_column, text_fielddata_error,
+};
+use super::aggs::{self, Aggregations};
 use super::hit_extras::HitDecorator;
 use super::mapping::FieldType;
 use super::to_tantivy::QueryBuilder;
@@ -82,36 +85,8 @@ pub struct SearchOutcome {
     pub total: Option<(u64, &'static str)>,
     pub max_score: Option<f32>,
     pub hits: Vec<Value>,
-}
-
-enum SortColumn {
-    I64(Column<i64>),
-    F64(Column<f64>),
-    Date(Column<tantivy::DateTime>),
-    Bool(Column<bool>),
-    Str(StrColumn),
-    Absent,
-}
-
-fn open_sort_column(segment: &SegmentReader, column_name: &str, field_type: &FieldType) -> SortColumn {
-    let fast = segment.fast_fields();
-    let opened = match field_type {
-        FieldType::Integer(_) => fast.column_opt::<i64>(column_name).ok().flatten().map(SortColumn::I64),
-        FieldType::Float(_) => fast.column_opt::<f64>(column_name).ok().flatten().map(SortColumn::F64),
-        FieldType::Date { .. } => fast
-            .column_opt::<tantivy::DateTime>(column_name)
-            .ok()
-            .flatten()
-            .map(SortColumn::Date),
-        FieldType::Boolean => fast
-            .column_opt::<bool>(column_name)
-            .ok()
-            .flatten()
-            .map(SortColumn::Bool),
-        FieldType::Keyword { .. } => fast.str(column_name).ok().flatten().map(SortColumn::Str),
-        _ => None,
-    };
-    opened.unwrap_or(SortColumn::Absent)
+    /// ES's `aggregations` object, when the request asked for aggregations.
+    pub aggregations: Option<Value>,
 }
 
 fn read_sort_value(column: &SortColumn, doc: DocId, order: SortOrder) -> SortValue {
@@ -190,12 +165,10 @@ fn sort_columns(
                     return Ok(Some((SortColumn::Absent, *order)));
                 };
                 if let FieldType::Text { .. } = def.field_type {
-                    return Err(Error::illegal_argument(format!(
-                        "Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [{field}] in order to load field data by uninverting the inverted index. Note that this can use significant memory."
-                    )));
+                    return Err(text_fielddata_error(field));
                 }
-                let prefix = if def.indexed { "v" } else { "dv" };
-                Ok(Some((open_sort_column(segment, &format!("{prefix}.{field}"), &def.field_type), *order)))
+                let column = open_sort_column(segment, &column_name(def), &def.field_type);
+                Ok(Some((column, *order)))
             }
             _ => Ok(None),
         })
@@ -316,6 +289,8 @@ fn after_search_after(sort: &[SortField], candidate: &Candidate, after: &[Value]
 /// Runs `request` over `handles` and returns hits with their sources.
 pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_millis: i64) -> Result<SearchOutcome> {
     let needed = request.from + request.size;
+    let aggregation_plan = request.aggregations.as_ref().map(Aggregations::parse).transpose()?;
+    let mut aggregation_matches = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut total = 0u64;
     let mut searchers = Vec::with_capacity(handles.len());
@@ -344,6 +319,10 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
                 all.retain(|candidate| after_search_after(&request.sort, candidate, after));
             }
             candidates.extend(all);
+        }
+        if let Some(plan) = &aggregation_plan {
+            let matches = aggs::request_matches(plan, handle, &searcher, request, index_position, now_millis)?;
+            aggregation_matches.extend(matches);
         }
         handle
             .counters
@@ -407,7 +386,14 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
         } else {
             None
         };
-        decorators[candidate.index_position].decorate(handle, searcher, candidate.address, parsed_source.as_ref(), request, &mut hit)?;
+        decorators[candidate.index_position].decorate(
+            handle,
+            searcher,
+            candidate.address,
+            parsed_source.as_ref(),
+            request,
+            &mut hit,
+        )?;
         hits.push(hit);
     }
     let total = match request.track_total_hits {
@@ -416,7 +402,16 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
         TrackTotalHits::UpTo(limit) if total > limit => Some((limit, "gte")),
         TrackTotalHits::UpTo(_) => Some((total, "eq")),
     };
-    Ok(SearchOutcome { total, max_score, hits })
+    let aggregations = aggregation_plan
+        .as_ref()
+        .map(|plan| aggs::compute_for_targets(plan, handles, &searchers, &aggregation_matches, now_millis))
+        .transpose()?;
+    Ok(SearchOutcome {
+        total,
+        max_score,
+        hits,
+        aggregations,
+    })
 }
 
 /// Returns a score as ES prints it: the shortest decimal that round-trips the f32.

@@ -125,7 +125,7 @@ impl IndexSettings {
     /// Parses the `settings` object of a create-index request.
     pub fn parse(body: &Value) -> Result<IndexSettings> {
         let mut settings = IndexSettings::default();
-        settings.apply(body, false)?;
+        settings.apply(body, None)?;
         settings
             .flat
             .entry("number_of_shards".into())
@@ -148,8 +148,9 @@ impl IndexSettings {
         IndexSettings { flat }
     }
 
-    /// Applies a settings update; `existing_index` enforces ES's static settings rule.
-    pub fn apply(&mut self, body: &Value, existing_index: bool) -> Result<()> {
+    /// Applies a settings update; `existing_index` (name, uuid) enforces ES's rule that
+    /// static settings cannot change on an open index.
+    pub fn apply(&mut self, body: &Value, existing_index: Option<(&str, &str)>) -> Result<()> {
         if !body.is_object() && !body.is_null() {
             return Err(Error::illegal_argument("settings must be an object"));
         }
@@ -170,10 +171,11 @@ impl IndexSettings {
                     "unknown setting [index.{name}] please check that any required plugins are installed, or check the breaking changes documentation for removed settings"
                 )));
             }
-            if existing_index && STATIC_SETTINGS.contains(&name.as_str()) {
+            if let Some((index, uuid)) = existing_index
+                && STATIC_SETTINGS.contains(&name.as_str())
+            {
                 return Err(Error::illegal_argument(format!(
-                    "final {}/ setting [index.{name}], not updateable",
-                    "index"
+                    "Can't update non dynamic settings [[index.{name}]] for open indices [[{index}/{uuid}]]"
                 )));
             }
             validate_setting(&name, &value)?;
@@ -292,9 +294,13 @@ mod tests {
         let error = IndexSettings::parse(&json!({"index.bogus": 1})).unwrap_err();
         assert!(error.reason.starts_with("unknown setting [index.bogus]"));
         let mut settings = IndexSettings::parse(&json!({})).expect("valid");
-        assert!(settings.apply(&json!({"index.number_of_shards": 2}), true).is_err());
+        assert!(
+            settings
+                .apply(&json!({"index.number_of_shards": 2}), Some(("i", "u")))
+                .is_err()
+        );
         settings
-            .apply(&json!({"index.refresh_interval": "-1"}), true)
+            .apply(&json!({"index.refresh_interval": "-1"}), Some(("i", "u")))
             .expect("dynamic");
         assert_eq!(settings.refresh_interval_ms(1000), None);
     }

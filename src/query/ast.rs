@@ -268,15 +268,21 @@ impl QueryAst {
     fn visit(&self, visitor: &mut dyn FnMut(&QueryAst)) {
         visitor(self);
         match self {
-            QueryAst::Bool { must, should, filter, must_not, .. } => {
+            QueryAst::Bool {
+                must,
+                should,
+                filter,
+                must_not,
+                ..
+            } => {
                 for child in must.iter().chain(should).chain(filter).chain(must_not) {
                     child.visit(visitor);
                 }
             }
             QueryAst::DisMax { queries, .. } => queries.iter().for_each(|child| child.visit(visitor)),
-            QueryAst::ConstantScore { filter: child, .. } | QueryAst::Named { query: child, .. } | QueryAst::AnyField { query: child, .. } => {
-                child.visit(visitor)
-            }
+            QueryAst::ConstantScore { filter: child, .. }
+            | QueryAst::Named { query: child, .. }
+            | QueryAst::AnyField { query: child, .. } => child.visit(visitor),
             QueryAst::Boosting { positive, negative, .. } => {
                 positive.visit(visitor);
                 negative.visit(visitor);

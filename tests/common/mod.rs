@@ -33,7 +33,11 @@ impl TestApp {
     pub fn with_config(config: iris::config::Config) -> TestApp {
         let folder = tempfile::tempdir().expect("tempdir");
         let router = iris::app(
-            iris::AppState::open(iris::config::Config { data: folder.path().to_path_buf(), ..config }).expect("open state"),
+            iris::AppState::open(iris::config::Config {
+                data: folder.path().to_path_buf(),
+                ..config
+            })
+            .expect("open state"),
         );
         TestApp { router, folder }
     }

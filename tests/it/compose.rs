@@ -14,7 +14,9 @@ fn compose_files_are_well_formed() {
         }
         let text = std::fs::read_to_string(&path).expect("read");
         let compose: Value = serde_yaml::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        let services = compose["services"].as_mapping().unwrap_or_else(|| panic!("{}: no services", path.display()));
+        let services = compose["services"]
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{}: no services", path.display()));
         assert!(!services.is_empty());
         for (name, service) in services {
             assert!(

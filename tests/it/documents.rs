@@ -175,10 +175,26 @@ async fn writes_survive_restart() {
 #[tokio::test]
 async fn doubles_round_trip_exactly() {
     let app = TestApp::new();
-    app.call("PUT", "/f", Some(json!({"mappings": {"properties": {"price": {"type": "double"}}}}))).await;
-    app.call("PUT", "/f/_doc/1?refresh=true", Some(json!({"price": 1183.8899999999999}))).await;
+    app.call(
+        "PUT",
+        "/f",
+        Some(json!({"mappings": {"properties": {"price": {"type": "double"}}}})),
+    )
+    .await;
+    app.call(
+        "PUT",
+        "/f/_doc/1?refresh=true",
+        Some(json!({"price": 1183.8899999999999})),
+    )
+    .await;
     let got = app.call("GET", "/f/_doc/1", None).await;
     assert_eq!(got.json["_source"]["price"].as_f64(), Some(1183.8899999999999));
-    let exact = app.call("POST", "/f/_count", Some(json!({"query": {"term": {"price": 1183.89}}}))).await;
+    let exact = app
+        .call(
+            "POST",
+            "/f/_count",
+            Some(json!({"query": {"term": {"price": 1183.89}}})),
+        )
+        .await;
     assert_eq!(exact.json["count"], 0);
 }

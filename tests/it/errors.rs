@@ -100,10 +100,16 @@ async fn strict_mapping_rejects_new_fields() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_get_413() {
-    let app = TestApp::with_config(iris::config::Config { max_content_length_bytes: 1024, ..iris::config::Config::default() });
+    let app = TestApp::with_config(iris::config::Config {
+        max_content_length_bytes: 1024,
+        ..iris::config::Config::default()
+    });
     let mut body = Vec::new();
     for id in 0..100 {
-        body.extend(format!("{{\"index\":{{\"_index\":\"big\",\"_id\":\"{id}\"}}}}\n{{\"caption\":\"some words\"}}\n").into_bytes());
+        body.extend(
+            format!("{{\"index\":{{\"_index\":\"big\",\"_id\":\"{id}\"}}}}\n{{\"caption\":\"some words\"}}\n")
+                .into_bytes(),
+        );
     }
     let response = app.raw("POST", "/_bulk", "application/x-ndjson", body).await;
     assert_eq!(response.status, 413);

@@ -3,12 +3,13 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod aggs;
 mod cluster;
 mod compose;
 mod crash;
 mod documents;
 mod errors;
-mod robustness;
 mod indices;
+mod robustness;
 mod search;
 mod spec;

@@ -11,7 +11,9 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |float| float.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |float| float.is_finite())
+            .prop_map(Value::from),
         "[a-z_.*]{0,12}".prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {
@@ -19,11 +21,21 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::btree_map(
                 prop_oneof![
-                    Just("query".to_string()), Just("match".to_string()), Just("bool".to_string()),
-                    Just("must".to_string()), Just("term".to_string()), Just("range".to_string()),
-                    Just("caption".to_string()), Just("price".to_string()), Just("size".to_string()),
-                    Just("sort".to_string()), Just("from".to_string()), Just("properties".to_string()),
-                    Just("type".to_string()), Just("doc".to_string()), "[a-z_]{1,8}",
+                    Just("query".to_string()),
+                    Just("match".to_string()),
+                    Just("bool".to_string()),
+                    Just("must".to_string()),
+                    Just("term".to_string()),
+                    Just("range".to_string()),
+                    Just("caption".to_string()),
+                    Just("price".to_string()),
+                    Just("size".to_string()),
+                    Just("sort".to_string()),
+                    Just("from".to_string()),
+                    Just("properties".to_string()),
+                    Just("type".to_string()),
+                    Just("doc".to_string()),
+                    "[a-z_]{1,8}",
                 ],
                 inner,
                 0..4

@@ -312,13 +312,23 @@ async fn simple_query_string_operators() {
 #[tokio::test]
 async fn boosting_demotes_negative_matches() {
     let app = photos().await;
-    let plain = app.call("POST", "/photos/_search", Some(json!({"query": {"match": {"caption": "red"}}}))).await;
+    let plain = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"match": {"caption": "red"}}})),
+        )
+        .await;
     let boosted = app
-        .call("POST", "/photos/_search", Some(json!({"query": {"boosting": {
-            "positive": {"match": {"caption": "red"}},
-            "negative": {"term": {"tags": "cat"}},
-            "negative_boost": 0.5
-        }}})))
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"query": {"boosting": {
+                "positive": {"match": {"caption": "red"}},
+                "negative": {"term": {"tags": "cat"}},
+                "negative_boost": 0.5
+            }}})),
+        )
         .await;
     let score_of = |response: &Value, id: &str| -> f64 {
         response["hits"]["hits"]
@@ -338,22 +348,32 @@ async fn boosting_demotes_negative_matches() {
 async fn named_queries_highlight_and_fields() {
     let app = photos().await;
     let response = app
-        .call("POST", "/photos/_search", Some(json!({
-            "query": {"bool": {"should": [
-                {"match": {"caption": {"query": "red", "_name": "is_red"}}},
-                {"term": {"tags": {"value": "coffee", "_name": "is_coffee"}}}
-            ]}},
-            "highlight": {"fields": {"caption": {}}},
-            "fields": ["price", {"field": "taken", "format": "yyyy/MM/dd"}, "tags"],
-            "_source": false,
-            "sort": ["_doc"]
-        })))
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({
+                "query": {"bool": {"should": [
+                    {"match": {"caption": {"query": "red", "_name": "is_red"}}},
+                    {"term": {"tags": {"value": "coffee", "_name": "is_coffee"}}}
+                ]}},
+                "highlight": {"fields": {"caption": {}}},
+                "fields": ["price", {"field": "taken", "format": "yyyy/MM/dd"}, "tags"],
+                "_source": false,
+                "sort": ["_doc"]
+            })),
+        )
         .await;
     let hits = response.json["hits"]["hits"].as_array().expect("hits");
     assert_eq!(hits[0]["matched_queries"], json!(["is_red"]));
     assert_eq!(hits[2]["matched_queries"], json!(["is_coffee"]));
-    assert_eq!(hits[0]["highlight"], json!({"caption": ["A cat on a <em>red</em> sofa"]}));
+    assert_eq!(
+        hits[0]["highlight"],
+        json!({"caption": ["A cat on a <em>red</em> sofa"]})
+    );
     assert!(hits[2].get("highlight").is_none());
-    assert_eq!(hits[0]["fields"], json!({"price": [12.5], "taken": ["2024/01/05"], "tags": ["cat", "sofa"]}));
+    assert_eq!(
+        hits[0]["fields"],
+        json!({"price": [12.5], "taken": ["2024/01/05"], "tags": ["cat", "sofa"]})
+    );
     assert!(hits[0].get("_source").is_none());
 }

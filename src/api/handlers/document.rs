@@ -476,12 +476,13 @@ pub async fn mget(State(state): State<AppState>, path: PathParams, params: Param
             requests.push((default_index.clone(), id, None));
         }
     } else {
-        return Err(Error::parsing(
-            "unknown key for a START_OBJECT in [mget]: expected [docs] or [ids]",
-        ));
+        return Err(Error::validation(&["no documents to get".to_string()]));
     }
     let default_filter = source_filter_from_params(&params)?;
     let mut docs = Vec::new();
+    if requests.is_empty() {
+        return Err(Error::validation(&["no documents to get".to_string()]));
+    }
     for (index, id, source_option) in requests {
         if index.is_empty() {
             return Err(Error::validation(&["index is missing for doc 0".to_string()]));

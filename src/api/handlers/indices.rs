@@ -225,7 +225,10 @@ pub async fn put_settings(
     let handles = resolve_targets(&state, &path, &params)?;
     blocking(move || {
         for handle in &handles {
-            handle.update_state(|next| next.settings.apply(&update, true))?;
+            handle.update_state(|next| {
+                let identity = (next.name.clone(), next.uuid.clone());
+                next.settings.apply(&update, Some((&identity.0, &identity.1)))
+            })?;
         }
         Ok(())
     })
@@ -368,9 +371,11 @@ pub async fn update_aliases(State(state): State<AppState>, params: Params, body:
                         });
                         if !exists && !spec.get("must_exist").is_some_and(|flag| flag == false) {
                             return Err(Error::new(
-                                crate::error::ErrorKind::ResourceNotFound,
-                                format!("required alias [{alias}] does not exist"),
-                            ));
+                                crate::error::ErrorKind::AliasesNotFound,
+                                format!("aliases [{alias}] missing"),
+                            )
+                            .with_meta("resource.type", "aliases")
+                            .with_meta("resource.id", alias.clone()));
                         }
                         planned.push((index.clone(), alias.clone(), None));
                     }
@@ -510,7 +515,7 @@ pub async fn put_alias(State(state): State<AppState>, path: PathParams, params: 
     }
     let actions = Body(serde_json::to_vec(&json!({"actions": [{"add": spec}]}))?.into());
     update_aliases(State(state), Params::default(), actions).await?;
-    Ok(Reply::acknowledged())
+    Ok(Reply::ok(json!({"acknowledged": true, "errors": false})))
 }
 
 pub async fn delete_alias(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {

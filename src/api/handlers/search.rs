@@ -154,9 +154,6 @@ async fn execute(handles: Vec<Arc<IndexHandle>>, body: Value, rest_total_hits_as
     let started = Instant::now();
     let request =
         SearchRequest::from_body(&body, max_window(&handles)).map_err(|error| wrap_for_search(error, &handles))?;
-    if request.aggregations.is_some() {
-        return Err(Error::illegal_argument("aggregations are not supported by Iris yet"));
-    }
     let shard_count = handles.len();
     let outcome = blocking(move || run_search(&handles, &request, chrono::Utc::now().timestamp_millis())).await?;
     let mut hits = Map::new();
@@ -175,12 +172,16 @@ async fn execute(handles: Vec<Arc<IndexHandle>>, body: Value, rest_total_hits_as
         outcome.max_score.map_or(Value::Null, crate::index::search::score_json),
     );
     hits.insert("hits".into(), Value::Array(outcome.hits));
-    Ok(json!({
+    let mut response = json!({
         "took": started.elapsed().as_millis() as u64,
         "timed_out": false,
         "_shards": {"total": shard_count, "successful": shard_count, "skipped": 0, "failed": 0},
         "hits": Value::Object(hits)
-    }))
+    });
+    if let Some(aggregations) = outcome.aggregations {
+        response["aggregations"] = aggregations;
+    }
+    Ok(response)
 }
 
 /// Query-parse failures on a good JSON body are reported as ES does: as-is for parsing

@@ -27,6 +27,9 @@ use crate::error::{Error, Result};
 use crate::store::{Wal, WalOp, WalRecord};
 pub use write::{WriteOp, WriteOutcome, WriteResult, deep_merge};
 
+/// How long a delete's version is remembered (ES `index.gc_deletes` default).
+const GC_DELETES: std::time::Duration = std::time::Duration::from_secs(60);
+
 const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// The version information of a live document.
@@ -81,6 +84,8 @@ pub struct IndexHandle {
     fields: SchemaFields,
     write_side: Mutex<WriteSide>,
     live: Mutex<HashMap<String, LiveEntry>>,
+    /// Versions of recently deleted ids (ES `index.gc_deletes`, 60 s).
+    tombstones: Mutex<HashMap<String, (u64, Instant)>>,
     deleted: AtomicBool,
     last_refresh: Mutex<Instant>,
     pub counters: IndexCounters,
@@ -132,6 +137,7 @@ impl IndexHandle {
                 dirty: false,
             }),
             live: Mutex::new(HashMap::new()),
+            tombstones: Mutex::new(HashMap::new()),
             deleted: AtomicBool::new(false),
             last_refresh: Mutex::new(Instant::now()),
             counters: IndexCounters::default(),
@@ -340,6 +346,9 @@ impl IndexHandle {
         self.reader.reload()?;
         side.wal.reset()?;
         self.live.lock().clear();
+        self.tombstones
+            .lock()
+            .retain(|_, (_, deleted_at)| deleted_at.elapsed() < GC_DELETES);
         side.dirty = false;
         self.counters.refresh_total.fetch_add(1, Ordering::Relaxed);
         Ok(())

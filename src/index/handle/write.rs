@@ -188,6 +188,9 @@ impl IndexHandle {
                         source: None,
                     },
                 );
+                self.tombstones
+                    .lock()
+                    .insert(id.clone(), (version, std::time::Instant::now()));
                 self.counters.delete_total.fetch_add(1, Ordering::Relaxed);
                 Ok(WriteResult {
                     id,
@@ -277,7 +280,12 @@ impl IndexHandle {
         let stored_source = crate::index::source_filter::stored_source(&state.mapping, &object, source)?;
         let seq_no = side.next_seq_no;
         let ord = side.next_ord;
-        let version = current.map_or(1, |current| current.version + 1);
+        // A recently deleted id continues its version, as ES's `index.gc_deletes` does.
+        let tombstone = self.tombstones.lock().remove(id).map(|(version, _)| version);
+        let version = current
+            .map(|current| current.version)
+            .or(tombstone)
+            .map_or(1, |version| version + 1);
         side.wal.append(&[WalRecord {
             op: WalOp::Index,
             seq_no,

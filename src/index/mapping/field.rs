@@ -293,7 +293,7 @@ fn bool_param(params: &Map<String, Value>, name: &str, default: bool, field: &st
         Some(Value::Bool(flag)) => Ok(*flag),
         Some(Value::String(text)) if text == "true" || text == "false" => Ok(text == "true"),
         Some(other) => Err(mapper_error(format!(
-            "Failed to parse mapping: Cannot parse value [{other}] as only [true] or [false] are allowed. for field [{field}]"
+            "Cannot parse value [{other}] as only [true] or [false] are allowed. for field [{field}]"
         ))),
     }
 }
@@ -308,7 +308,7 @@ fn usize_param(params: &Map<String, Value>, name: &str, field: &str) -> Result<O
             match number {
                 Some(number) => Ok(Some(number as usize)),
                 None => Err(mapper_error(format!(
-                    "Failed to parse mapping: [{name}] on mapper [{field}] must be a non-negative integer but was [{value}]"
+                    "[{name}] on mapper [{field}] must be a non-negative integer but was [{value}]"
                 ))),
             }
         }
@@ -333,32 +333,28 @@ pub fn parse_field_type(
     let type_name = match params.get("type") {
         Some(Value::String(name)) => name.as_str(),
         Some(_) => {
-            return Err(mapper_error(format!(
-                "Failed to parse mapping: type must be a string for field [{path}]"
-            )));
+            return Err(mapper_error(format!("type must be a string for field [{path}]")));
         }
         None if params.contains_key("properties") => "object",
         None => {
-            return Err(mapper_error(format!(
-                "Failed to parse mapping: No type specified for field [{path}]"
-            )));
+            return Err(mapper_error(format!("No type specified for field [{path}]")));
         }
     };
     if KNOWN_UNSUPPORTED_TYPES.contains(&type_name) {
         return Err(mapper_error(format!(
-            "Failed to parse mapping: field type [{type_name}] of field [{path}] is not supported by Iris"
+            "field type [{type_name}] of field [{path}] is not supported by Iris"
         )));
     }
     let allowed = allowed_params(type_name);
     if allowed.is_empty() {
         return Err(mapper_error(format!(
-            "Failed to parse mapping: No handler for type [{type_name}] declared on field [{path}]"
+            "No handler for type [{type_name}] declared on field [{path}]"
         )));
     }
     for key in params.keys() {
         if !allowed.contains(&key.as_str()) && !COMMON_IGNORED.contains(&key.as_str()) {
             return Err(mapper_error(format!(
-                "Failed to parse mapping: unknown parameter [{key}] on mapper [{path}] of type [{type_name}]"
+                "unknown parameter [{key}] on mapper [{path}] of type [{type_name}]"
             )));
         }
     }
@@ -371,13 +367,13 @@ pub fn parse_field_type(
             for name in [&analyzer, &search_analyzer] {
                 if !known_analyzers(name) {
                     return Err(mapper_error(format!(
-                        "Failed to parse mapping: analyzer [{name}] has not been configured in mappings"
+                        "analyzer [{name}] has not been configured in mappings"
                     )));
                 }
             }
             if bool_param(params, "fielddata", false, path)? {
                 return Err(mapper_error(format!(
-                    "Failed to parse mapping: [fielddata] on text field [{path}] is not supported by Iris; use a keyword sub-field"
+                    "[fielddata] on text field [{path}] is not supported by Iris; use a keyword sub-field"
                 )));
             }
             let gap = usize_param(params, "position_increment_gap", path)?.unwrap_or(100);
@@ -392,7 +388,7 @@ pub fn parse_field_type(
                 && normalizer != "lowercase"
             {
                 return Err(mapper_error(format!(
-                    "Failed to parse mapping: normalizer [{normalizer}] not found for field [{path}]"
+                    "normalizer [{normalizer}] not found for field [{path}]"
                 )));
             }
             FieldType::Keyword {
@@ -410,14 +406,13 @@ pub fn parse_field_type(
         "float" => FieldType::Float(FloatType::Float),
         "half_float" => FieldType::Float(FloatType::HalfFloat),
         "scaled_float" => {
-            let scaling_factor = params.get("scaling_factor").and_then(Value::as_f64).ok_or_else(|| {
-                mapper_error(format!(
-                    "Failed to parse mapping: Field [scaling_factor] is required for field [{path}]"
-                ))
-            })?;
+            let scaling_factor = params
+                .get("scaling_factor")
+                .and_then(Value::as_f64)
+                .ok_or_else(|| mapper_error(format!("Field [scaling_factor] is required for field [{path}]")))?;
             if !(scaling_factor.is_finite() && scaling_factor > 0.0) {
                 return Err(mapper_error(format!(
-                    "Failed to parse mapping: [scaling_factor] must be a positive number, got [{scaling_factor}]"
+                    "[scaling_factor] must be a positive number, got [{scaling_factor}]"
                 )));
             }
             FieldType::Float(FloatType::ScaledFloat { scaling_factor })
@@ -425,11 +420,8 @@ pub fn parse_field_type(
         "boolean" => FieldType::Boolean,
         "date" => {
             let format = match string_param(params, "format") {
-                Some(spec) => DateFormat::parse(&spec).map_err(|error| {
-                    mapper_error(format!(
-                        "Failed to parse mapping: Invalid format: [{spec}] for field [{path}]: {error}"
-                    ))
-                })?,
+                Some(spec) => DateFormat::parse(&spec)
+                    .map_err(|error| mapper_error(format!("Invalid format: [{spec}] for field [{path}]: {error}")))?,
                 None => DateFormat::default_format(),
             };
             FieldType::Date { format }
@@ -442,7 +434,7 @@ pub fn parse_field_type(
         "knn_vector" => FieldType::KnnVector(parse_knn_vector(path, params)?),
         _ => {
             return Err(mapper_error(format!(
-                "Failed to parse mapping: No handler for type [{type_name}] declared on field [{path}]"
+                "No handler for type [{type_name}] declared on field [{path}]"
             )));
         }
     };
@@ -456,7 +448,7 @@ fn parse_dense_vector(path: &str, params: &Map<String, Value>) -> Result<VectorP
     let element_type = string_param(params, "element_type").unwrap_or_else(|| "float".into());
     if !["float", "byte", "bit"].contains(&element_type.as_str()) {
         return Err(mapper_error(format!(
-            "Failed to parse mapping: invalid element_type [{element_type}]; available types are [bit, byte, float]"
+            "invalid element_type [{element_type}]; available types are [bit, byte, float]"
         )));
     }
     if let Some(dims) = dims {
@@ -467,12 +459,12 @@ fn parse_dense_vector(path: &str, params: &Map<String, Value>) -> Result<VectorP
         };
         if dims == 0 || dims > limit {
             return Err(mapper_error(format!(
-                "Failed to parse mapping: The number of dimensions should be in the range [1, {limit}] but was [{dims}]"
+                "The number of dimensions should be in the range [1, {limit}] but was [{dims}]"
             )));
         }
         if element_type == "bit" && dims % 8 != 0 {
             return Err(mapper_error(format!(
-                "Failed to parse mapping: The number of dimensions for should be a multiple of 8 but was [{dims}]"
+                "The number of dimensions for should be a multiple of 8 but was [{dims}]"
             )));
         }
     }
@@ -481,12 +473,12 @@ fn parse_dense_vector(path: &str, params: &Map<String, Value>) -> Result<VectorP
     let similarity = string_param(params, "similarity").unwrap_or_else(|| default_similarity.to_string());
     if !["l2_norm", "dot_product", "cosine", "max_inner_product"].contains(&similarity.as_str()) {
         return Err(mapper_error(format!(
-            "Failed to parse mapping: Unknown value [{similarity}] for field [similarity] - accepted values are [l2_norm, dot_product, cosine, max_inner_product]"
+            "Unknown value [{similarity}] for field [similarity] - accepted values are [l2_norm, dot_product, cosine, max_inner_product]"
         )));
     }
     if !indexed && params.contains_key("similarity") {
         return Err(mapper_error(format!(
-            "Failed to parse mapping: Field [similarity] can only be specified for a field of type [dense_vector] when it is indexed [{path}]"
+            "Field [similarity] can only be specified for a field of type [dense_vector] when it is indexed [{path}]"
         )));
     }
     Ok(VectorParams {
@@ -498,14 +490,11 @@ fn parse_dense_vector(path: &str, params: &Map<String, Value>) -> Result<VectorP
 }
 
 fn parse_knn_vector(path: &str, params: &Map<String, Value>) -> Result<VectorParams> {
-    let dims = usize_param(params, "dimension", path)?.ok_or_else(|| {
-        mapper_error(format!(
-            "Failed to parse mapping: Dimension value missing for vector: {path}"
-        ))
-    })?;
+    let dims = usize_param(params, "dimension", path)?
+        .ok_or_else(|| mapper_error(format!("Dimension value missing for vector: {path}")))?;
     if dims == 0 || dims > 16_000 {
         return Err(mapper_error(format!(
-            "Failed to parse mapping: Dimension value cannot be greater than 16000 or less than 1 for vector: {path}"
+            "Dimension value cannot be greater than 16000 or less than 1 for vector: {path}"
         )));
     }
     let method_space = params
@@ -517,9 +506,7 @@ fn parse_knn_vector(path: &str, params: &Map<String, Value>) -> Result<VectorPar
         .or_else(|| string_param(params, "space_type"))
         .unwrap_or_else(|| "l2".to_string());
     if !["l2", "cosinesimil", "innerproduct", "l1", "linf", "hamming"].contains(&space.as_str()) {
-        return Err(mapper_error(format!(
-            "Failed to parse mapping: Unable to find space: {space}"
-        )));
+        return Err(mapper_error(format!("Unable to find space: {space}")));
     }
     let element_type = string_param(params, "data_type").unwrap_or_else(|| "float".into());
     Ok(VectorParams {

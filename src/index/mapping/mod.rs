@@ -34,11 +34,11 @@ impl Dynamic {
                 "strict" => Ok(Dynamic::Strict),
                 "runtime" => Ok(Dynamic::Runtime),
                 other => Err(Error::mapper_parsing(format!(
-                    "Failed to parse mapping: Unknown value [{other}] for field [dynamic] - accepted values are [strict, runtime, true, false]"
+                    "Unknown value [{other}] for field [dynamic] - accepted values are [strict, runtime, true, false]"
                 ))),
             },
             other => Err(Error::mapper_parsing(format!(
-                "Failed to parse mapping: Unknown value [{other}] for field [dynamic] - accepted values are [strict, runtime, true, false]"
+                "Unknown value [{other}] for field [dynamic] - accepted values are [strict, runtime, true, false]"
             ))),
         }
     }
@@ -86,9 +86,7 @@ impl Mapping {
     /// Parses and validates a mapping body (`{"properties": {...}, "dynamic": ...}`).
     pub fn parse(json: &Value) -> Result<Mapping> {
         let Value::Object(input) = json else {
-            return Err(Error::mapper_parsing(
-                "Failed to parse mapping: mapping must be an object",
-            ));
+            return Err(Error::mapper_parsing("mapping must be an object"));
         };
         let unsupported: Vec<String> = input
             .iter()
@@ -97,7 +95,7 @@ impl Mapping {
             .collect();
         if !unsupported.is_empty() {
             return Err(Error::mapper_parsing(format!(
-                "Failed to parse mapping: Root mapping definition has unsupported parameters:  {}",
+                "Root mapping definition has unsupported parameters:  {}",
                 unsupported.join(" ")
             )));
         }
@@ -130,14 +128,12 @@ impl Mapping {
     fn walk_properties(&mut self, prefix: &str, properties: &Value, inherited: Dynamic) -> Result<()> {
         let Value::Object(properties) = properties else {
             return Err(Error::mapper_parsing(format!(
-                "Failed to parse mapping: Expected map for property [properties] on field [{prefix}]"
+                "Expected map for property [properties] on field [{prefix}]"
             )));
         };
         for (name, params) in properties {
             if name.is_empty() {
-                return Err(Error::mapper_parsing(
-                    "Failed to parse mapping: field name cannot be an empty string",
-                ));
+                return Err(Error::mapper_parsing("field name cannot be an empty string"));
             }
             let path = if prefix.is_empty() {
                 name.clone()
@@ -146,7 +142,7 @@ impl Mapping {
             };
             let Value::Object(params) = params else {
                 return Err(Error::mapper_parsing(format!(
-                    "Failed to parse mapping: Expected map for property [fields] on field [{name}] but got a class java.lang.String"
+                    "Expected map for property [fields] on field [{name}] but got a class java.lang.String"
                 )));
             };
             self.add_field(&path, params, inherited, None)?;
@@ -171,7 +167,7 @@ impl Mapping {
         if properties.is_some() || own.get("type").and_then(Value::as_str) == Some("object") {
             if parent_of_multi_field.is_some() {
                 return Err(Error::mapper_parsing(format!(
-                    "Failed to parse mapping: Type [object] cannot be used in multi field [{path}]"
+                    "Type [object] cannot be used in multi field [{path}]"
                 )));
             }
             own.entry("type").or_insert_with(|| Value::from("object"));
@@ -206,13 +202,13 @@ impl Mapping {
         if let Some(sub_fields) = sub_fields {
             let Value::Object(sub_fields) = sub_fields else {
                 return Err(Error::mapper_parsing(format!(
-                    "Failed to parse mapping: Expected map for property [fields] on field [{path}]"
+                    "Expected map for property [fields] on field [{path}]"
                 )));
             };
             for (name, sub_params) in &sub_fields {
                 let Value::Object(sub_params) = sub_params else {
                     return Err(Error::mapper_parsing(format!(
-                        "Failed to parse mapping: Expected map for property [fields] on field [{path}.{name}]"
+                        "Expected map for property [fields] on field [{path}.{name}]"
                     )));
                 };
                 let sub_path = format!("{path}.{name}");
@@ -286,9 +282,7 @@ impl Mapping {
     /// type changes the way ES does.
     pub fn merge(&self, update: &Value) -> Result<Mapping> {
         let Value::Object(update) = update else {
-            return Err(Error::mapper_parsing(
-                "Failed to parse mapping: mapping must be an object",
-            ));
+            return Err(Error::mapper_parsing("mapping must be an object"));
         };
         let mut merged_root = self.root.clone();
         for (key, value) in update {
@@ -341,14 +335,12 @@ fn parse_source(value: Option<&Value>) -> Result<(bool, Vec<String>, Vec<String>
         return Ok((true, Vec::new(), Vec::new()));
     };
     let Value::Object(options) = value else {
-        return Err(Error::mapper_parsing(
-            "Failed to parse mapping: [_source] must be an object",
-        ));
+        return Err(Error::mapper_parsing("[_source] must be an object"));
     };
     for key in options.keys() {
         if !["enabled", "includes", "excludes", "mode"].contains(&key.as_str()) {
             return Err(Error::mapper_parsing(format!(
-                "Failed to parse mapping: unknown parameter [{key}] on metadata field [_source]"
+                "unknown parameter [{key}] on metadata field [_source]"
             )));
         }
     }
@@ -362,9 +354,7 @@ fn parse_source(value: Option<&Value>) -> Result<(bool, Vec<String>, Vec<String>
 /// Turns `{"a.b": {...}}` into `{"a": {"properties": {"b": {...}}}}`, as ES does.
 fn expand_dotted_properties(properties: &Value) -> Result<Value> {
     let Value::Object(properties) = properties else {
-        return Err(Error::mapper_parsing(
-            "Failed to parse mapping: [properties] must be an object",
-        ));
+        return Err(Error::mapper_parsing("[properties] must be an object"));
     };
     let mut expanded = Value::Object(Map::new());
     for (name, params) in properties {
@@ -393,9 +383,7 @@ fn expand_dotted_properties(properties: &Value) -> Result<Value> {
 /// Merges `update` properties into `existing`, recursively; a changed type is an error.
 fn merge_properties(existing: &mut Value, update: &Value, prefix: &str) -> Result<()> {
     let (Value::Object(existing), Value::Object(update)) = (existing, update) else {
-        return Err(Error::mapper_parsing(
-            "Failed to parse mapping: [properties] must be an object",
-        ));
+        return Err(Error::mapper_parsing("[properties] must be an object"));
     };
     for (name, new_params) in update {
         let path = if prefix.is_empty() {
@@ -430,9 +418,7 @@ fn merge_field(old: &mut Value, new: &Value, path: &str) -> Result<()> {
         )));
     }
     let (Value::Object(old), Value::Object(new)) = (old, new) else {
-        return Err(Error::mapper_parsing(format!(
-            "Failed to parse mapping: Expected map for field [{path}]"
-        )));
+        return Err(Error::mapper_parsing(format!("Expected map for field [{path}]")));
     };
     for (key, value) in new {
         match key.as_str() {
@@ -531,15 +517,9 @@ mod tests {
     #[test]
     fn rejects_unknown_parameters_and_types() {
         let error = Mapping::parse(&json!({"properties": {"t": {"type": "text", "bogus": 1}}})).unwrap_err();
-        assert_eq!(
-            error.reason,
-            "Failed to parse mapping: unknown parameter [bogus] on mapper [t] of type [text]"
-        );
+        assert_eq!(error.reason, "unknown parameter [bogus] on mapper [t] of type [text]");
         let error = Mapping::parse(&json!({"properties": {"t": {"type": "nope"}}})).unwrap_err();
-        assert_eq!(
-            error.reason,
-            "Failed to parse mapping: No handler for type [nope] declared on field [t]"
-        );
+        assert_eq!(error.reason, "No handler for type [nope] declared on field [t]");
         let error = Mapping::parse(&json!({"_doc": {}})).unwrap_err();
         assert!(
             error

@@ -15,8 +15,8 @@ mod values;
 
 pub use patterns::{regex_escape, wildcard_to_regex};
 
-use super::boosting::BoostingQuery;
 use super::bm25::{FieldStatsQuery, TokenCount};
+use super::boosting::BoostingQuery;
 use super::mapping::{FieldDef, FieldType};
 use super::meta::IndexState;
 use super::schema::SchemaFields;
@@ -258,7 +258,12 @@ impl QueryBuilder<'_> {
                     *boost,
                 ))
             }
-            QueryAst::Boosting { positive, negative, negative_boost, boost } => {
+            QueryAst::Boosting {
+                positive,
+                negative,
+                negative_boost,
+                boost,
+            } => {
                 let query = BoostingQuery::new(self.build(positive)?, self.build(negative)?, *negative_boost);
                 Ok(boosted(Box::new(query), *boost))
             }
