@@ -67,7 +67,10 @@ pub fn parse_query(value: &Value) -> Result<QueryAst> {
             return Err(Error::parsing(format!("unknown query [{other}]"))
                 .with_meta("line", 1)
                 .with_meta("col", 1)
-                .caused_by(Error::x_content(format!("[1:1] unknown field [{other}]"))));
+                .caused_by(Error::new(
+                    crate::error::ErrorKind::NamedObjectNotFound,
+                    format!("[1:1] unknown field [{other}]"),
+                )));
         }
     };
     Ok(parsed)

@@ -13,6 +13,7 @@ use super::mapping::Mapping;
 use super::meta::IndexState;
 use super::names::validate_index_name;
 use super::settings::IndexSettings;
+use super::source_filter::path_matches;
 use crate::error::{Error, ErrorKind, Result};
 
 /// How a multi-target expression treats missing names and wildcards.
@@ -148,8 +149,24 @@ impl IndexRegistry {
 
     /// Resolves a comma-separated target expression to indices (deduplicated, in name order).
     pub fn resolve(&self, expression: &str, options: ResolveOptions) -> Result<Vec<Arc<IndexHandle>>> {
+        Ok(self
+            .resolve_with_alias_filters(expression, options)?
+            .into_iter()
+            .map(|(handle, _)| handle)
+            .collect())
+    }
+
+    /// Resolves like [`IndexRegistry::resolve`] and also returns, per index, the alias
+    /// filters a search must apply: an index reached only through filtered aliases is
+    /// filtered by any of them (ES ORs them); reached directly or through an alias without
+    /// filter, it is not filtered (empty list).
+    pub fn resolve_with_alias_filters(
+        &self,
+        expression: &str,
+        options: ResolveOptions,
+    ) -> Result<Vec<(Arc<IndexHandle>, Vec<Value>)>> {
         let indices = self.indices.read().clone();
-        let mut selected: BTreeMap<String, Arc<IndexHandle>> = BTreeMap::new();
+        let mut selected: BTreeMap<String, Reached> = BTreeMap::new();
         let parts: Vec<&str> = expression
             .split(',')
             .map(str::trim)
@@ -160,61 +177,49 @@ impl IndexRegistry {
             if let Some(excluded) = part.strip_prefix('-')
                 && position > 0
             {
-                selected.retain(|name, handle| {
-                    !(crate::index::source_filter::path_matches(excluded, name)
-                        || handle
+                selected.retain(|name, reached| {
+                    !(path_matches(excluded, name)
+                        || reached
+                            .handle
                             .state()
                             .aliases
                             .keys()
-                            .any(|alias| crate::index::source_filter::path_matches(excluded, alias)))
+                            .any(|alias| path_matches(excluded, alias)))
                 });
                 continue;
             }
-            if *part == "_all" || *part == "*" {
-                for (name, handle) in &indices {
-                    if options.include_hidden || !is_hidden(name, handle) {
-                        selected.insert(name.clone(), handle.clone());
-                    }
-                }
-                continue;
-            }
-            if part.contains('*') {
-                for (name, handle) in &indices {
-                    let name_matches = crate::index::source_filter::path_matches(part, name)
-                        && (options.include_hidden || !is_hidden(name, handle) || part.starts_with('.'));
-                    let alias_matches = handle
-                        .state()
-                        .aliases
-                        .keys()
-                        .any(|alias| crate::index::source_filter::path_matches(part, alias));
-                    if name_matches || alias_matches {
-                        selected.insert(name.clone(), handle.clone());
-                    }
-                }
-                continue;
-            }
-            if let Some(handle) = indices.get(*part) {
-                selected.insert(part.to_string(), handle.clone());
-                continue;
-            }
-            let by_alias: Vec<(&String, &Arc<IndexHandle>)> = indices
-                .iter()
-                .filter(|(_, handle)| handle.state().aliases.contains_key(*part))
-                .collect();
-            if by_alias.is_empty() {
-                if options.ignore_unavailable {
+            let everything = *part == "_all" || *part == "*";
+            let mut found = false;
+            for (name, handle) in &indices {
+                let explicit = !everything && !part.contains('*');
+                let visible = explicit || options.include_hidden || !is_hidden(name, handle) || part.starts_with('.');
+                if (everything || path_matches(part, name)) && visible {
+                    Reached::direct(&mut selected, name, handle);
+                    found = true;
                     continue;
                 }
-                return Err(Error::index_not_found(part));
+                if everything {
+                    continue;
+                }
+                let state = handle.state();
+                for (alias, definition) in &state.aliases {
+                    if path_matches(part, alias) {
+                        Reached::through_alias(&mut selected, name, handle, definition.filter.clone());
+                        found = true;
+                    }
+                }
             }
-            for (name, handle) in by_alias {
-                selected.insert(name.clone(), handle.clone());
+            if !found && !part.contains('*') && !everything && !options.ignore_unavailable {
+                return Err(Error::index_not_found(part));
             }
         }
         if selected.is_empty() && !options.allow_no_indices {
             return Err(Error::index_not_found(expression));
         }
-        Ok(selected.into_values().collect())
+        Ok(selected
+            .into_values()
+            .map(|reached| (reached.handle, reached.filters.unwrap_or_default()))
+            .collect())
     }
 
     /// Resolves the target of a write: an index, or an alias with one index or a write
@@ -280,6 +285,42 @@ impl IndexRegistry {
                 tracing::error!(index = %handle.name(), %error, "final refresh failed");
             }
             handle.close();
+        }
+    }
+}
+
+/// How an index was reached while resolving an expression.
+struct Reached {
+    handle: Arc<IndexHandle>,
+    /// None: reached directly or through an unfiltered alias (no filter applies).
+    filters: Option<Vec<Value>>,
+}
+
+impl Reached {
+    fn direct(selected: &mut BTreeMap<String, Reached>, name: &str, handle: &Arc<IndexHandle>) {
+        selected.insert(
+            name.to_string(),
+            Reached {
+                handle: handle.clone(),
+                filters: None,
+            },
+        );
+    }
+
+    fn through_alias(
+        selected: &mut BTreeMap<String, Reached>,
+        name: &str,
+        handle: &Arc<IndexHandle>,
+        filter: Option<Value>,
+    ) {
+        let entry = selected.entry(name.to_string()).or_insert_with(|| Reached {
+            handle: handle.clone(),
+            filters: Some(Vec::new()),
+        });
+        match (filter, &mut entry.filters) {
+            (Some(filter), Some(filters)) => filters.push(filter),
+            (None, filters) => *filters = None,
+            (Some(_), None) => {}
         }
     }
 }

@@ -18,7 +18,7 @@ use super::hit_extras::HitDecorator;
 use super::mapping::FieldType;
 use super::to_tantivy::QueryBuilder;
 use crate::error::{Error, Result};
-use crate::query::{SearchRequest, SortField, SortOrder, TrackTotalHits};
+use crate::query::{QueryAst, SearchRequest, SortField, SortOrder, TrackTotalHits};
 
 /// A sort value as ES returns it in `hits.hits[].sort`.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,7 +202,7 @@ fn collect_all(
                     .iter()
                     .zip(columns.iter())
                     .map(|(key, column)| match (key, column) {
-                        (SortField::Score(_), _) => SortValue::F64(f64::from(score)),
+                        (SortField::Score(_), _) => SortValue::F64(shortest_f64(score)),
                         (SortField::Doc(_), _) => SortValue::I64(i64::from(doc) + ((segment_ord as i64) << 32)),
                         (_, Some((column, order))) => read_sort_value(column, doc, *order),
                         (_, None) => SortValue::Missing,
@@ -286,8 +286,28 @@ fn after_search_after(sort: &[SortField], candidate: &Candidate, after: &[Value]
     false
 }
 
-/// Runs `request` over `handles` and returns hits with their sources.
-pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_millis: i64) -> Result<SearchOutcome> {
+/// One index of a search and the alias filters that restrict it there.
+#[derive(Clone)]
+pub struct SearchTarget {
+    pub handle: Arc<IndexHandle>,
+    pub alias_filters: Vec<QueryAst>,
+}
+
+impl SearchTarget {
+    /// A target searched directly, without alias filters.
+    pub fn unfiltered(handle: Arc<IndexHandle>) -> SearchTarget {
+        SearchTarget {
+            handle,
+            alias_filters: Vec::new(),
+        }
+    }
+}
+
+/// Runs `request` over `targets` and returns hits with their sources. Failures specific
+/// to one index are reported as ES reports shard failures.
+pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis: i64) -> Result<SearchOutcome> {
+    let handles: Vec<Arc<IndexHandle>> = targets.iter().map(|target| target.handle.clone()).collect();
+    let handles = handles.as_slice();
     let needed = request.from + request.size;
     let aggregation_plan = request.aggregations.as_ref().map(Aggregations::parse).transpose()?;
     let mut aggregation_matches = Vec::new();
@@ -296,10 +316,16 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
     let mut searchers = Vec::with_capacity(handles.len());
     let mut queries: Vec<Box<dyn Query>> = Vec::with_capacity(handles.len());
     let mut decorators = Vec::with_capacity(handles.len());
-    for (index_position, handle) in handles.iter().enumerate() {
+    for (index_position, target) in targets.iter().enumerate() {
+        let handle = &target.handle;
+        let shard_failure = |error: Error| Error::search_phase(error, &handle.name());
+        let scoped = request.with_alias_filters(&target.alias_filters);
+        let request = &scoped;
+        request
+            .check_result_window(handle.state().settings.max_result_window() as usize)
+            .map_err(shard_failure)?;
         let searcher = handle.searcher();
-        let query =
-            build_query(handle, request, now_millis).map_err(|error| Error::search_phase(error, &handle.name()))?;
+        let query = build_query(handle, request, now_millis).map_err(shard_failure)?;
         let simple = request.sort.is_empty() && request.min_score.is_none() && request.search_after.is_none();
         if simple {
             let limit = needed.max(1);
@@ -313,7 +339,8 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
                 sort_values: Vec::new(),
             }));
         } else {
-            let mut all = collect_all(handle, &searcher, query.as_ref(), request, index_position)?;
+            let mut all =
+                collect_all(handle, &searcher, query.as_ref(), request, index_position).map_err(shard_failure)?;
             total += all.len() as u64;
             if let Some(after) = &request.search_after {
                 all.retain(|candidate| after_search_after(&request.sort, candidate, after));
@@ -379,6 +406,8 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
         }
         if request.explain {
             let explanation = queries[candidate.index_position].explain(searcher, candidate.address)?;
+            hit["_shard"] = json!(format!("[{}][0]", handle.name()));
+            hit["_node"] = json!(crate::cluster::NODE_ID);
             hit["_explanation"] = explanation_json(&explanation);
         }
         let parsed_source = if HitDecorator::needs_source(request) {
@@ -414,10 +443,15 @@ pub fn run_search(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_mil
     })
 }
 
-/// Returns a score as ES prints it: the shortest decimal that round-trips the f32.
+/// Returns the f64 whose shortest decimal is the f32's, so a float score prints as ES
+/// prints it (`0.70691836`, not the widened `0.7069183588027954`).
+pub fn shortest_f64(score: f32) -> f64 {
+    score.to_string().parse().unwrap_or(f64::from(score))
+}
+
+/// Returns a score as ES prints it.
 pub fn score_json(score: f32) -> Value {
-    let shortest: f64 = score.to_string().parse().unwrap_or(f64::from(score));
-    json!(shortest)
+    json!(shortest_f64(score))
 }
 
 /// Converts a tantivy explanation into ES's `{value, description, details}`.
@@ -429,8 +463,10 @@ pub fn explanation_json(explanation: &tantivy::query::Explanation) -> Value {
             .and_then(Value::as_array)
             .map(|items| items.iter().map(convert).collect())
             .unwrap_or_default();
+        // tantivy's values are f32: print them as floats, like the scores.
+        let number = value.get("value").and_then(Value::as_f64).unwrap_or(0.0);
         json!({
-            "value": value.get("value").cloned().unwrap_or(json!(0.0)),
+            "value": shortest_f64(number as f32),
             "description": value.get("description").cloned().unwrap_or(json!("")),
             "details": details
         })
@@ -439,11 +475,13 @@ pub fn explanation_json(explanation: &tantivy::query::Explanation) -> Value {
 }
 
 /// Counts matches of a query over indices (`_count`).
-pub fn run_count(handles: &[Arc<IndexHandle>], request: &SearchRequest, now_millis: i64) -> Result<u64> {
+pub fn run_count(targets: &[SearchTarget], request: &SearchRequest, now_millis: i64) -> Result<u64> {
     let mut total = 0u64;
-    for handle in handles {
+    for target in targets {
+        let handle = &target.handle;
+        let scoped = request.with_alias_filters(&target.alias_filters);
         let query =
-            build_query(handle, request, now_millis).map_err(|error| Error::search_phase(error, &handle.name()))?;
+            build_query(handle, &scoped, now_millis).map_err(|error| Error::search_phase(error, &handle.name()))?;
         total += query.count(&handle.searcher())? as u64;
     }
     Ok(total)

@@ -230,8 +230,48 @@ pub fn parse_sort(value: &Value) -> Result<Vec<SortField>> {
 }
 
 impl SearchRequest {
+    /// Returns the error ES raises per shard when `from + size` passes the index's window.
+    pub fn check_result_window(&self, max_result_window: usize) -> Result<()> {
+        if self.from + self.size > max_result_window {
+            return Err(Error::illegal_argument(format!(
+                "Result window is too large, from + size must be less than or equal to: [{max_result_window}] but was [{}]. See the scroll api for a more efficient way to request large data sets. This limit can be set by changing the [index.max_result_window] index level setting.",
+                self.from + self.size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Returns this request restricted by alias filters (ES ORs several), which filter
+    /// without changing scores.
+    pub fn with_alias_filters(&self, filters: &[QueryAst]) -> SearchRequest {
+        let mut scoped = self.clone();
+        if filters.is_empty() {
+            return scoped;
+        }
+        let filter = match filters {
+            [single] => single.clone(),
+            several => QueryAst::Bool {
+                must: Vec::new(),
+                should: several.to_vec(),
+                filter: Vec::new(),
+                must_not: Vec::new(),
+                minimum_should_match: None,
+                boost: 1.0,
+            },
+        };
+        scoped.query = QueryAst::Bool {
+            must: vec![self.query.clone()],
+            should: Vec::new(),
+            filter: vec![filter],
+            must_not: Vec::new(),
+            minimum_should_match: None,
+            boost: 1.0,
+        };
+        scoped
+    }
+
     /// Builds a request from a search body (already merged with URL parameters).
-    pub fn from_body(body: &Value, max_result_window: usize) -> Result<SearchRequest> {
+    pub fn from_body(body: &Value) -> Result<SearchRequest> {
         let empty = Map::new();
         let body = match body {
             Value::Object(object) => object,
@@ -240,7 +280,15 @@ impl SearchRequest {
         };
         for key in body.keys() {
             if !BODY_KEYS.contains(&key.as_str()) {
-                return Err(Error::parsing(format!("Unknown key for a START_OBJECT in [{key}].")));
+                let token = match &body[key] {
+                    Value::Object(_) => "START_OBJECT",
+                    Value::Array(_) => "START_ARRAY",
+                    Value::String(_) => "VALUE_STRING",
+                    Value::Number(_) => "VALUE_NUMBER",
+                    Value::Bool(_) => "VALUE_BOOLEAN",
+                    Value::Null => "VALUE_NULL",
+                };
+                return Err(Error::parsing(format!("Unknown key for a {token} in [{key}].")));
             }
             if UNSUPPORTED_KEYS.contains(&key.as_str()) {
                 return Err(Error::illegal_argument(format!("[{key}] is not supported by Iris yet")));
@@ -253,12 +301,6 @@ impl SearchRequest {
         let post_filter = body.get("post_filter").map(parse_query).transpose()?;
         let from = usize_value(body, "from")?.unwrap_or(0);
         let size = usize_value(body, "size")?.unwrap_or(10);
-        if from + size > max_result_window {
-            return Err(Error::illegal_argument(format!(
-                "Result window is too large, from + size must be less than or equal to: [{max_result_window}] but was [{}]. See the scroll api for a more efficient way to request large data sets. This limit can be set by changing the [index.max_result_window] index level setting.",
-                from + size
-            )));
-        }
         let track_total_hits = match body.get("track_total_hits") {
             None => TrackTotalHits::UpTo(10_000),
             Some(Value::Bool(true)) => TrackTotalHits::Exact,

@@ -144,3 +144,46 @@ async fn cat_indices_text_and_json() {
     assert_eq!(json_rows.json[0]["index"], "catme");
     assert_eq!(json_rows.json[0]["docs.count"], "0");
 }
+
+#[tokio::test]
+async fn alias_filters_restrict_searches_counts_and_aggregations() {
+    let app = TestApp::new();
+    for (id, tag) in [("1", "cat"), ("2", "dog"), ("3", "cat")] {
+        app.call("PUT", &format!("/pets/_doc/{id}"), Some(json!({"tag": tag})))
+            .await;
+    }
+    app.call("POST", "/pets/_refresh", None).await;
+    app.call(
+        "POST",
+        "/_aliases",
+        Some(json!({"actions": [
+            {"add": {"index": "pets", "alias": "cats", "filter": {"term": {"tag.keyword": "cat"}}}}
+        ]})),
+    )
+    .await;
+    let through_alias = app
+        .call(
+            "POST",
+            "/cats/_search",
+            Some(json!({"aggs": {"tags": {"terms": {"field": "tag.keyword"}}}})),
+        )
+        .await;
+    assert_eq!(through_alias.json["hits"]["total"]["value"], 2);
+    assert_eq!(through_alias.json["hits"]["hits"][0]["_score"], 1.0);
+    assert_eq!(
+        through_alias.json["aggregations"]["tags"]["buckets"],
+        json!([{"key": "cat", "doc_count": 2}])
+    );
+    assert_eq!(app.call("GET", "/cats/_count", None).await.json["count"], 2);
+    // Naming the index directly (even next to the alias) removes the filter.
+    assert_eq!(app.call("GET", "/cats,pets/_count", None).await.json["count"], 3);
+    let deleted = app
+        .call(
+            "POST",
+            "/cats/_delete_by_query?refresh=true",
+            Some(json!({"query": {"match_all": {}}})),
+        )
+        .await;
+    assert_eq!(deleted.json["deleted"], 2);
+    assert_eq!(app.call("GET", "/pets/_count", None).await.json["count"], 1);
+}

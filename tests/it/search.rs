@@ -106,8 +106,10 @@ async fn sort_paging_and_source_filtering() {
         .call("POST", "/photos/_search", Some(json!({"from": 10000, "size": 1})))
         .await;
     assert_eq!(window.status, 400);
+    // ES checks the window per shard, so the failure is a failed search phase.
+    assert_eq!(window.json["error"]["type"], "search_phase_execution_exception");
     assert!(
-        window.json["error"]["reason"]
+        window.json["error"]["root_cause"][0]["reason"]
             .as_str()
             .expect("reason")
             .starts_with("Result window is too large")

@@ -208,6 +208,10 @@ pub async fn health(State(state): State<AppState>, params: Params) -> Result<Rep
         Column::number("relo"),
         Column::number("init"),
         Column::number("unassign"),
+        Column::number("unassign.pri"),
+        Column::number("pending_tasks"),
+        Column::text("max_task_wait_time"),
+        Column::text("active_shards_percent"),
     ];
     let row = vec![
         now.timestamp().to_string(),
@@ -221,6 +225,10 @@ pub async fn health(State(state): State<AppState>, params: Params) -> Result<Rep
         "0".into(),
         "0".into(),
         shards.unassigned.to_string(),
+        "0".into(),
+        "0".into(),
+        "-".into(),
+        format!("{:.1}%", shards.active_percent()),
     ];
     render(&columns, vec![row], &params)
 }

@@ -37,42 +37,55 @@ pub async fn health(State(state): State<AppState>, path: PathParams, params: Par
     ])?;
     let indices = match path.get("index") {
         "" => state.registry().all(),
-        expression => state.registry().resolve(expression, ResolveOptions::default())?,
+        expression => match state.registry().resolve(expression, ResolveOptions::default()) {
+            Ok(indices) => indices,
+            // ES waits for a missing index until the timeout, then reports red; Iris has
+            // nothing to wait for and answers at once.
+            Err(_) => {
+                let nothing = ShardSummary {
+                    primaries: 0,
+                    unassigned: 0,
+                };
+                return Ok(Reply::json(
+                    StatusCode::REQUEST_TIMEOUT,
+                    health_body(&state, &nothing, "red", true),
+                ));
+            }
+        },
     };
     let shards = ShardSummary::of(&indices);
     let status = shards.status();
-    let (primaries, unassigned) = (shards.primaries, shards.unassigned);
-    let wanted_green = params.get("wait_for_status") == Some("green");
-    let timed_out = wanted_green && status != "green";
-    let active_percent = if primaries + unassigned == 0 {
-        100.0
-    } else {
-        100.0 * primaries as f64 / (primaries + unassigned) as f64
-    };
-    let body = json!({
-        "cluster_name": state.cluster().cluster_name,
-        "status": status,
-        "timed_out": timed_out,
-        "number_of_nodes": 1,
-        "number_of_data_nodes": 1,
-        "active_primary_shards": primaries,
-        "active_shards": primaries,
-        "relocating_shards": 0,
-        "initializing_shards": 0,
-        "unassigned_shards": unassigned,
-        "unassigned_primary_shards": 0,
-        "delayed_unassigned_shards": 0,
-        "number_of_pending_tasks": 0,
-        "number_of_in_flight_fetch": 0,
-        "task_max_waiting_in_queue_millis": 0,
-        "active_shards_percent_as_number": active_percent
-    });
+    let timed_out = params.get("wait_for_status") == Some("green") && status != "green";
     let status_code = if timed_out {
         StatusCode::REQUEST_TIMEOUT
     } else {
         StatusCode::OK
     };
-    Ok(Reply::json(status_code, body))
+    Ok(Reply::json(
+        status_code,
+        health_body(&state, &shards, status, timed_out),
+    ))
+}
+
+fn health_body(state: &AppState, shards: &ShardSummary, status: &str, timed_out: bool) -> Value {
+    json!({
+        "cluster_name": state.cluster().cluster_name,
+        "status": status,
+        "timed_out": timed_out,
+        "number_of_nodes": 1,
+        "number_of_data_nodes": 1,
+        "active_primary_shards": shards.primaries,
+        "active_shards": shards.primaries,
+        "relocating_shards": 0,
+        "initializing_shards": 0,
+        "unassigned_shards": shards.unassigned,
+        "unassigned_primary_shards": 0,
+        "delayed_unassigned_shards": 0,
+        "number_of_pending_tasks": 0,
+        "number_of_in_flight_fetch": 0,
+        "task_max_waiting_in_queue_millis": 0,
+        "active_shards_percent_as_number": shards.active_percent()
+    })
 }
 
 pub async fn nodes(State(state): State<AppState>, params: Params) -> Result<Reply> {

@@ -75,6 +75,16 @@ impl ShardSummary {
         }
     }
 
+    /// Returns the share of shards that are active, in percent.
+    pub fn active_percent(&self) -> f64 {
+        let total = self.primaries + self.unassigned;
+        if total == 0 {
+            100.0
+        } else {
+            100.0 * self.primaries as f64 / total as f64
+        }
+    }
+
     /// Returns ES's health colour: yellow while replicas are unassigned.
     pub fn status(&self) -> &'static str {
         if self.unassigned > 0 { "yellow" } else { "green" }

@@ -1,19 +1,19 @@
 //! `_search`, `_count`, `_msearch`, `_explain`, `_delete_by_query`, `_update_by_query`.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
 use serde_json::{Map, Value, json};
 
 use super::document::{RefreshPolicy, refresh_policy, run_writes};
-use super::{blocking, resolve_targets};
+use super::{blocking, resolve_options};
 use crate::AppState;
 use crate::api::extract::{Body, Params, PathParams, parse_json};
 use crate::api::response::Reply;
+use crate::dsl::parse_query;
 use crate::error::{Error, Result};
-use crate::index::search::{ExplainOutcome, explain_document, matching_ids, run_count, run_search};
-use crate::index::{IndexHandle, WriteOp};
+use crate::index::WriteOp;
+use crate::index::search::{ExplainOutcome, SearchTarget, explain_document, matching_ids, run_count, run_search};
 use crate::query::SearchRequest;
 use crate::query::request::{parse_sort, parse_source_option};
 
@@ -141,21 +141,26 @@ fn merge_params(params: &Params, body: Option<Value>) -> Result<Value> {
     Ok(Value::Object(body))
 }
 
-fn max_window(handles: &[Arc<IndexHandle>]) -> usize {
-    handles
-        .iter()
-        .map(|handle| handle.state().settings.max_result_window() as usize)
-        .min()
-        .unwrap_or(10_000)
+/// Resolves a target expression to indices with the alias filters each one must apply.
+fn search_targets(state: &AppState, expression: &str, params: &Params) -> Result<Vec<SearchTarget>> {
+    let expression = if expression.is_empty() { "_all" } else { expression };
+    state
+        .registry()
+        .resolve_with_alias_filters(expression, resolve_options(params)?)?
+        .into_iter()
+        .map(|(handle, filters)| {
+            let alias_filters = filters.iter().map(parse_query).collect::<Result<Vec<_>>>()?;
+            Ok(SearchTarget { handle, alias_filters })
+        })
+        .collect()
 }
 
 /// Runs one search and shapes the ES response body.
-async fn execute(handles: Vec<Arc<IndexHandle>>, body: Value, rest_total_hits_as_int: bool) -> Result<Value> {
+async fn execute(targets: Vec<SearchTarget>, body: Value, rest_total_hits_as_int: bool) -> Result<Value> {
     let started = Instant::now();
-    let request =
-        SearchRequest::from_body(&body, max_window(&handles)).map_err(|error| wrap_for_search(error, &handles))?;
-    let shard_count = handles.len();
-    let outcome = blocking(move || run_search(&handles, &request, chrono::Utc::now().timestamp_millis())).await?;
+    let request = SearchRequest::from_body(&body).map_err(|error| wrap_for_search(error, &targets))?;
+    let shard_count = targets.len();
+    let outcome = blocking(move || run_search(&targets, &request, chrono::Utc::now().timestamp_millis())).await?;
     let mut hits = Map::new();
     if let Some((value, relation)) = outcome.total {
         hits.insert(
@@ -186,10 +191,10 @@ async fn execute(handles: Vec<Arc<IndexHandle>>, body: Value, rest_total_hits_as
 
 /// Query-parse failures on a good JSON body are reported as ES does: as-is for parsing
 /// errors (they happen before the shards), wrapped for shard-level failures.
-fn wrap_for_search(error: Error, handles: &[Arc<IndexHandle>]) -> Error {
+fn wrap_for_search(error: Error, targets: &[SearchTarget]) -> Error {
     match error.kind {
         crate::error::ErrorKind::QueryShard => {
-            let name = handles.first().map(|handle| handle.name()).unwrap_or_default();
+            let name = targets.first().map(|target| target.handle.name()).unwrap_or_default();
             Error::search_phase(error, &name)
         }
         _ => error,
@@ -203,9 +208,9 @@ pub async fn search(State(state): State<AppState>, path: PathParams, params: Par
             "[scroll] is not supported by Iris; use [search_after]",
         ));
     }
-    let handles = resolve_targets(&state, &path, &params)?;
+    let targets = search_targets(&state, path.get("index"), &params)?;
     let body = merge_params(&params, body.json()?)?;
-    let response = execute(handles, body, params.bool("rest_total_hits_as_int", false)?).await?;
+    let response = execute(targets, body, params.bool("rest_total_hits_as_int", false)?).await?;
     Ok(Reply::ok(response))
 }
 
@@ -226,7 +231,7 @@ pub async fn count(State(state): State<AppState>, path: PathParams, params: Para
         "routing",
         "terminate_after",
     ])?;
-    let handles = resolve_targets(&state, &path, &params)?;
+    let targets = search_targets(&state, path.get("index"), &params)?;
     let body = body.json()?.unwrap_or_else(|| json!({}));
     if let Value::Object(object) = &body {
         for key in object.keys() {
@@ -236,9 +241,9 @@ pub async fn count(State(state): State<AppState>, path: PathParams, params: Para
         }
     }
     let body = merge_params(&params, Some(body))?;
-    let request = SearchRequest::from_body(&body, usize::MAX)?;
-    let shard_count = handles.len();
-    let total = blocking(move || run_count(&handles, &request, chrono::Utc::now().timestamp_millis())).await?;
+    let request = SearchRequest::from_body(&body)?;
+    let shard_count = targets.len();
+    let total = blocking(move || run_count(&targets, &request, chrono::Utc::now().timestamp_millis())).await?;
     Ok(Reply::ok(json!({
         "count": total,
         "_shards": {"total": shard_count, "successful": shard_count, "skipped": 0, "failed": 0}
@@ -284,8 +289,8 @@ pub async fn msearch(State(state): State<AppState>, path: PathParams, params: Pa
             _ => path.get("index").to_string(),
         };
         let index = if index.is_empty() { "_all".to_string() } else { index };
-        let outcome = match state.registry().resolve(&index, Default::default()) {
-            Ok(handles) => execute(handles, search_body, params.bool("rest_total_hits_as_int", false)?).await,
+        let outcome = match search_targets(&state, &index, &Params::default()) {
+            Ok(targets) => execute(targets, search_body, params.bool("rest_total_hits_as_int", false)?).await,
             Err(error) => Err(error),
         };
         responses.push(match outcome {
@@ -327,14 +332,17 @@ pub async fn explain(State(state): State<AppState>, path: PathParams, params: Pa
         .get(&index)
         .ok_or_else(|| Error::index_not_found(&index))?;
     let body = body.required_json()?;
-    let request = SearchRequest::from_body(&body, usize::MAX)?;
+    let request = SearchRequest::from_body(&body)?;
     let outcome = {
         let handle = handle.clone();
         let id = id.clone();
         blocking(move || explain_document(&handle, &request, &id, chrono::Utc::now().timestamp_millis())).await?
     };
     let response = match outcome {
-        ExplainOutcome::Missing => json!({"_index": handle.name(), "_id": id, "matched": false}),
+        ExplainOutcome::Missing => {
+            let body = json!({"_index": handle.name(), "_id": id, "matched": false});
+            return Ok(Reply::json(axum::http::StatusCode::NOT_FOUND, body));
+        }
         ExplainOutcome::NotMatched => {
             json!({"_index": handle.name(), "_id": id, "matched": false, "explanation": {"value": 0.0, "description": "no matching term", "details": []}})
         }
@@ -346,15 +354,15 @@ pub async fn explain(State(state): State<AppState>, path: PathParams, params: Pa
 }
 
 /// Collects the ids matching a by-query request.
-async fn ids_matching(handle: Arc<IndexHandle>, body: Value) -> Result<Vec<(String, u64)>> {
+async fn ids_matching(target: SearchTarget, body: Value) -> Result<Vec<(String, u64)>> {
     let mut body = match body {
         Value::Object(object) => object,
         _ => Map::new(),
     };
     body.retain(|key, _| key == "query");
     body.insert("size".into(), json!(0));
-    let request = SearchRequest::from_body(&Value::Object(body), usize::MAX)?;
-    blocking(move || matching_ids(&handle, &request, chrono::Utc::now().timestamp_millis())).await
+    let request = SearchRequest::from_body(&Value::Object(body))?.with_alias_filters(&target.alias_filters);
+    blocking(move || matching_ids(&target.handle, &request, chrono::Utc::now().timestamp_millis())).await
 }
 
 async fn by_query(state: AppState, path: PathParams, params: Params, body: Body, delete: bool) -> Result<Reply> {
@@ -394,13 +402,14 @@ async fn by_query(state: AppState, path: PathParams, params: Params, body: Body,
     } else {
         refresh_policy(&Params::default())?
     };
-    let handles = resolve_targets(&state, &path, &params)?;
+    let targets = search_targets(&state, path.get("index"), &params)?;
     let mut total = 0u64;
     let mut changed = 0u64;
     let mut conflicts = 0u64;
     let mut failures = Vec::new();
-    for handle in handles {
-        let ids = ids_matching(handle.clone(), body.clone()).await?;
+    for target in targets {
+        let handle = target.handle.clone();
+        let ids = ids_matching(target, body.clone()).await?;
         total += ids.len() as u64;
         let ops: Vec<WriteOp> = ids
             .into_iter()
@@ -442,6 +451,8 @@ async fn by_query(state: AppState, path: PathParams, params: Params, body: Body,
         "took": started.elapsed().as_millis() as u64,
         "timed_out": false,
         "total": total,
+        "updated": changed,
+        "deleted": if delete { changed } else { 0 },
         "batches": u64::from(total > 0),
         "version_conflicts": conflicts,
         "noops": 0,
@@ -451,10 +462,9 @@ async fn by_query(state: AppState, path: PathParams, params: Params, body: Body,
         "throttled_until_millis": 0,
         "failures": failures
     });
-    if delete {
-        response["deleted"] = json!(changed);
-    } else {
-        response["updated"] = json!(changed);
+    // ES's delete_by_query leaves out `updated` (and both leave out `created`).
+    if delete && let Some(object) = response.as_object_mut() {
+        object.remove("updated");
     }
     let status = if response["failures"]
         .as_array()

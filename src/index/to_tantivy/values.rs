@@ -98,8 +98,10 @@ impl QueryBuilder<'_> {
                 .as_i64()
                 .ok_or_else(|| shard_error("failed to create query: invalid date".into())),
             Value::String(text) => {
+                // ES's date parser raises its own parse exception, which becomes the
+                // root cause of the failed search.
                 eval_date_math_in_zone(text, format, self.now_millis, rounding, zone).map_err(|error| {
-                    Error::new(ErrorKind::QueryShard, format!("failed to create query: {error}"))
+                    Error::new(ErrorKind::ElasticsearchParse, format!("{error}: [{error}]"))
                         .caused_by(Error::new(ErrorKind::IllegalArgument, error.to_string()))
                 })
             }
