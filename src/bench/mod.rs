@@ -85,6 +85,9 @@ fn percentile(sorted: &[Duration], fraction: f64) -> u128 {
     sorted[rank - 1].as_micros()
 }
 
+/// Makes one query body from the generator.
+type QueryMaker = fn(&mut Generator) -> Value;
+
 /// Runs `total` queries from `concurrency` threads and returns QPS and latencies.
 fn search(
     options: &HttpBenchOptions,
@@ -147,7 +150,7 @@ fn search(
 pub fn run_http(options: &HttpBenchOptions) -> anyhow::Result<Vec<Value>> {
     let mut lines = vec![ingest(options)?];
     println!("{}", lines[0]);
-    let kinds: [(&str, fn(&mut Generator) -> Value); 2] = [
+    let kinds: [(&str, QueryMaker); 2] = [
         ("match", Generator::match_query),
         ("bool_range", Generator::bool_range_query),
     ];

@@ -4,6 +4,7 @@
 pub mod aggs;
 pub mod bm25;
 pub mod boosting;
+pub mod columns;
 pub mod document;
 pub mod handle;
 pub mod hit_extras;

@@ -10,10 +10,10 @@ use tantivy::query::{BooleanQuery, ConstScoreQuery, EnableScoring, Occur, Query}
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument};
 
 use super::IndexHandle;
-use super::aggs::columns::{
+use super::aggs::{self, Aggregations};
+use super::columns::{
     DocValueColumn as SortColumn, column_name, open_column as open_sort_column, text_fielddata_error,
 };
-use super::aggs::{self, Aggregations};
 use super::hit_extras::HitDecorator;
 use super::mapping::FieldType;
 use super::to_tantivy::QueryBuilder;
@@ -87,6 +87,8 @@ pub struct SearchOutcome {
     pub hits: Vec<Value>,
     /// ES's `aggregations` object, when the request asked for aggregations.
     pub aggregations: Option<Value>,
+    /// With `terminate_after`: whether some index stopped collecting early.
+    pub terminated_early: Option<bool>,
 }
 
 fn read_sort_value(column: &SortColumn, doc: DocId, order: SortOrder) -> SortValue {
@@ -192,6 +194,9 @@ fn collect_all(
         weight
             .for_each(segment, &mut |doc, score| {
                 if alive.as_ref().is_some_and(|bits| !bits.is_alive(doc)) {
+                    return;
+                }
+                if request.terminate_after.is_some_and(|limit| candidates.len() >= limit) {
                     return;
                 }
                 if request.min_score.is_some_and(|minimum| score < minimum) {
@@ -313,6 +318,7 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
     let mut aggregation_matches = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut total = 0u64;
+    let mut terminated_early = false;
     let mut searchers = Vec::with_capacity(handles.len());
     let mut queries: Vec<Box<dyn Query>> = Vec::with_capacity(handles.len());
     let mut decorators = Vec::with_capacity(handles.len());
@@ -326,7 +332,10 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
             .map_err(shard_failure)?;
         let searcher = handle.searcher();
         let query = build_query(handle, request, now_millis).map_err(shard_failure)?;
-        let simple = request.sort.is_empty() && request.min_score.is_none() && request.search_after.is_none();
+        let simple = request.sort.is_empty()
+            && request.min_score.is_none()
+            && request.search_after.is_none()
+            && request.terminate_after.is_none();
         if simple {
             let limit = needed.max(1);
             let (top, count) =
@@ -342,6 +351,7 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
             let mut all =
                 collect_all(handle, &searcher, query.as_ref(), request, index_position).map_err(shard_failure)?;
             total += all.len() as u64;
+            terminated_early |= request.terminate_after.is_some_and(|limit| all.len() >= limit);
             if let Some(after) = &request.search_after {
                 all.retain(|candidate| after_search_after(&request.sort, candidate, after));
             }
@@ -440,6 +450,7 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
         max_score,
         hits,
         aggregations,
+        terminated_early: request.terminate_after.map(|_| terminated_early),
     })
 }
 
@@ -474,17 +485,26 @@ pub fn explanation_json(explanation: &tantivy::query::Explanation) -> Value {
     convert(&raw)
 }
 
-/// Counts matches of a query over indices (`_count`).
-pub fn run_count(targets: &[SearchTarget], request: &SearchRequest, now_millis: i64) -> Result<u64> {
+/// Counts matches of a query over indices (`_count`); with `terminate_after`, also says
+/// whether counting stopped early.
+pub fn run_count(targets: &[SearchTarget], request: &SearchRequest, now_millis: i64) -> Result<(u64, Option<bool>)> {
     let mut total = 0u64;
+    let mut terminated_early = false;
     for target in targets {
         let handle = &target.handle;
         let scoped = request.with_alias_filters(&target.alias_filters);
         let query =
             build_query(handle, &scoped, now_millis).map_err(|error| Error::search_phase(error, &handle.name()))?;
-        total += query.count(&handle.searcher())? as u64;
+        let count = query.count(&handle.searcher())? as u64;
+        match request.terminate_after {
+            Some(limit) if count >= limit as u64 => {
+                total += limit as u64;
+                terminated_early = true;
+            }
+            _ => total += count,
+        }
     }
-    Ok(total)
+    Ok((total, request.terminate_after.map(|_| terminated_early)))
 }
 
 /// Returns `(id, seq_no)` of every document matching the request's query (by-query APIs).

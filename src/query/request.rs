@@ -53,6 +53,8 @@ pub struct SearchRequest {
     pub search_after: Option<Vec<Value>>,
     pub highlight: Option<HighlightRequest>,
     pub fields: Vec<FieldRequest>,
+    /// Stop collecting after this many matches per index (`terminated_early` reported).
+    pub terminate_after: Option<usize>,
 }
 
 const BODY_KEYS: &[&str] = &[
@@ -352,6 +354,7 @@ impl SearchRequest {
             search_after,
             highlight: body.get("highlight").map(parse_highlight).transpose()?,
             fields: body.get("fields").map(parse_fields).transpose()?.unwrap_or_default(),
+            terminate_after: usize_value(body, "terminate_after")?.filter(|limit| *limit > 0),
         })
     }
 }

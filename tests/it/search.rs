@@ -379,3 +379,21 @@ async fn named_queries_highlight_and_fields() {
     );
     assert!(hits[0].get("_source").is_none());
 }
+
+#[tokio::test]
+async fn terminate_after_stops_collecting() {
+    let app = photos().await;
+    let response = app
+        .call("POST", "/photos/_search", Some(json!({"terminate_after": 2})))
+        .await;
+    assert_eq!(response.json["terminated_early"], true);
+    assert_eq!(response.json["hits"]["total"]["value"], 2);
+    let count = app.call("POST", "/photos/_count?terminate_after=1", None).await;
+    assert_eq!(count.json["count"], 1);
+    assert_eq!(count.json["terminated_early"], true);
+    let untouched = app
+        .call("POST", "/photos/_search", Some(json!({"terminate_after": 10})))
+        .await;
+    assert_eq!(untouched.json["terminated_early"], false);
+    assert_eq!(untouched.json["hits"]["total"]["value"], 3);
+}

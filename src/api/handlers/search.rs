@@ -183,6 +183,9 @@ async fn execute(targets: Vec<SearchTarget>, body: Value, rest_total_hits_as_int
         "_shards": {"total": shard_count, "successful": shard_count, "skipped": 0, "failed": 0},
         "hits": Value::Object(hits)
     });
+    if let Some(terminated_early) = outcome.terminated_early {
+        response["terminated_early"] = json!(terminated_early);
+    }
     if let Some(aggregations) = outcome.aggregations {
         response["aggregations"] = aggregations;
     }
@@ -243,11 +246,14 @@ pub async fn count(State(state): State<AppState>, path: PathParams, params: Para
     let body = merge_params(&params, Some(body))?;
     let request = SearchRequest::from_body(&body)?;
     let shard_count = targets.len();
-    let total = blocking(move || run_count(&targets, &request, chrono::Utc::now().timestamp_millis())).await?;
-    Ok(Reply::ok(json!({
-        "count": total,
-        "_shards": {"total": shard_count, "successful": shard_count, "skipped": 0, "failed": 0}
-    })))
+    let (total, terminated_early) =
+        blocking(move || run_count(&targets, &request, chrono::Utc::now().timestamp_millis())).await?;
+    let mut response = json!({"count": total});
+    if let Some(terminated_early) = terminated_early {
+        response["terminated_early"] = json!(terminated_early);
+    }
+    response["_shards"] = json!({"total": shard_count, "successful": shard_count, "skipped": 0, "failed": 0});
+    Ok(Reply::ok(response))
 }
 
 pub async fn msearch(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {

@@ -6,7 +6,7 @@
 //!   tree of [`AggregationNode`]s (`parse.rs`, `parse_bucket.rs`, `params.rs`), before
 //!   any query runs;
 //! - bind: each node is resolved against the target indices: field mappings to doc-value
-//!   columns (`values.rs`, `columns.rs`), `filter` queries to document sets (`docs.rs`);
+//!   columns (`values.rs`, over `index/columns.rs`), `filter` queries to document sets (`docs.rs`);
 //! - compute: buckets split the matching documents and sub-aggregations run per bucket
 //!   (`compute.rs` and one file per family), rendered as ES's JSON.
 //!
@@ -16,7 +16,6 @@
 //! `precision_threshold`). See
 //! <https://www.elastic.co/guide/en/elasticsearch/reference/current/search-aggregations.html>.
 
-pub mod columns;
 mod compute;
 mod dates;
 mod docs;

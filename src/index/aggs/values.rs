@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::AggTarget;
-use super::columns::{DocValueColumn, column_name, no_doc_values_error, open_column, text_fielddata_error};
 use super::docs::DocRef;
 use crate::date::DateFormat;
 use crate::error::{Error, ErrorKind, Result};
+use crate::index::columns::{DocValueColumn, column_name, no_doc_values_error, open_column, text_fielddata_error};
 use crate::index::mapping::{FieldDef, FieldType};
 
 /// A bucket key or a value read from a column: integers (also dates as epoch ms and
