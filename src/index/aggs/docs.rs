@@ -132,3 +132,16 @@ pub fn all_docs(targets: &[AggTarget<'_>]) -> Vec<DocRef> {
     }
     docs
 }
+
+/// Returns documents 0..count of target 0, segment 0, scored 1.0 (unit tests).
+#[cfg(test)]
+pub fn test_docs(count: u32) -> Vec<DocRef> {
+    (0..count)
+        .map(|doc| DocRef {
+            target: 0,
+            segment: 0,
+            doc,
+            score: 1.0,
+        })
+        .collect()
+}

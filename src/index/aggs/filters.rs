@@ -95,18 +95,8 @@ pub fn compute_filters(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::aggs::docs::test_docs as docs;
     use crate::index::aggs::values::{Key, ValueKind};
-
-    fn docs(count: u32) -> Vec<DocRef> {
-        (0..count)
-            .map(|doc| DocRef {
-                target: 0,
-                segment: 0,
-                doc,
-                score: 1.0,
-            })
-            .collect()
-    }
 
     #[test]
     fn missing_counts_documents_without_values() {

@@ -218,18 +218,8 @@ mod tests {
     use super::*;
     use crate::index::aggs::DateInterval;
     use crate::index::aggs::dates::CalendarUnit;
+    use crate::index::aggs::docs::test_docs as docs;
     use crate::index::aggs::values::ValueKind;
-
-    fn docs(count: u32) -> Vec<DocRef> {
-        (0..count)
-            .map(|doc| DocRef {
-                target: 0,
-                segment: 0,
-                doc,
-                score: 1.0,
-            })
-            .collect()
-    }
 
     fn key_asc() -> Vec<BucketOrder> {
         vec![BucketOrder {

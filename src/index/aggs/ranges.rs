@@ -178,18 +178,8 @@ fn bucket_ranges(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::aggs::docs::test_docs as docs;
     use crate::index::aggs::values::ValueKind;
-
-    fn docs(count: u32) -> Vec<DocRef> {
-        (0..count)
-            .map(|doc| DocRef {
-                target: 0,
-                segment: 0,
-                doc,
-                score: 1.0,
-            })
-            .collect()
-    }
 
     fn range(from: Option<f64>, to: Option<f64>) -> NumericRange {
         NumericRange { key: None, from, to }

@@ -107,6 +107,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::index::aggs::docs::test_docs as docs;
     use crate::index::aggs::values::ValueKind;
     use crate::index::aggs::{BucketOrder, OrderTarget};
 
@@ -119,17 +120,6 @@ mod tests {
         let values = TermFilter::Values(vec!["dog".into()]);
         assert!(matches_filter(&values, "dog"));
         assert!(!matches_filter(&values, "dogs"));
-    }
-
-    fn docs(count: u32) -> Vec<DocRef> {
-        (0..count)
-            .map(|doc| DocRef {
-                target: 0,
-                segment: 0,
-                doc,
-                score: 1.0,
-            })
-            .collect()
     }
 
     fn spec(size: usize, min_doc_count: u64) -> TermsSpec {
