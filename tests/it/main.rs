@@ -12,4 +12,5 @@ mod errors;
 mod indices;
 mod robustness;
 mod search;
+mod snapshots;
 mod spec;
