@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::mapping::dynamic::infer_field_mapping;
+use super::mapping::vector::parse_vector_value;
 use super::mapping::{Dynamic, FieldDef, FieldType, FloatType, IntegerType, Mapping};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -92,6 +93,10 @@ impl Walker<'_> {
     fn walk_value(&mut self, path: &str, value: &Value) -> Result<()> {
         if let Value::Array(items) = value {
             if self.is_vector_field(path) {
+                if let Some(update) = self.infer_vector_dims(path, items) {
+                    insert_at_path(&mut self.update, path, update);
+                    return Ok(());
+                }
                 return self.index_leaf(path, value);
             }
             for item in items {
@@ -122,6 +127,23 @@ impl Walker<'_> {
             Some(_) => self.index_leaf(path, value),
             None => self.unmapped(path, value),
         }
+    }
+
+    /// ES sets `dims` of a vector field from the first vector indexed into it.
+    fn infer_vector_dims(&self, path: &str, items: &[Value]) -> Option<Value> {
+        let field = self.mapping.field(path)?;
+        let (FieldType::DenseVector(params) | FieldType::KnnVector(params)) = &field.field_type else {
+            return None;
+        };
+        if params.dims.is_some() || items.is_empty() {
+            return None;
+        }
+        let dims = if params.element == super::mapping::VectorElement::Bit {
+            items.len() * 8
+        } else {
+            items.len()
+        };
+        Some(serde_json::json!({"type": field.field_type.type_name(), "dims": dims}))
     }
 
     fn is_vector_field(&self, path: &str) -> bool {
@@ -284,7 +306,10 @@ impl Walker<'_> {
             FieldType::Object { .. } => return Ok(None),
             FieldType::Binary => return Ok(None),
             FieldType::DenseVector(params) | FieldType::KnnVector(params) => {
-                let vector = coerce_vector(value, params.dims).map_err(|cause| fail(self, cause))?;
+                let vector = parse_vector_value(params, value, &field.path, self.doc_id).map_err(|cause| {
+                    Error::new(ErrorKind::DocumentParsing, format!("[1:1] failed to parse: {cause}"))
+                        .caused_by(Error::illegal_argument(cause))
+                })?;
                 IndexedValue::Vector(vector)
             }
         };
@@ -461,31 +486,6 @@ fn round_to_half(value: f64) -> f64 {
     let exponent = value.abs().log2().floor().max(-14.0);
     let step = 2f64.powf(exponent - 10.0);
     (value / step).round() * step
-}
-
-fn coerce_vector(value: &Value, dims: Option<usize>) -> std::result::Result<Vec<f32>, String> {
-    let Value::Array(items) = value else {
-        return Err("vector must be an array of numbers".into());
-    };
-    let mut vector = Vec::with_capacity(items.len());
-    for item in items {
-        let Some(number) = item.as_f64() else {
-            return Err("vector must be an array of numbers".into());
-        };
-        if !number.is_finite() {
-            return Err("vector values must be finite".into());
-        }
-        vector.push(number as f32);
-    }
-    if let Some(dims) = dims
-        && vector.len() != dims
-    {
-        return Err(format!(
-            "The [dense_vector] field [vector] in doc has a different number of dimensions [{}] than defined in the mapping [{dims}]",
-            vector.len()
-        ));
-    }
-    Ok(vector)
 }
 
 #[cfg(test)]

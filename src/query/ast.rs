@@ -130,6 +130,35 @@ pub struct RangeBounds {
     pub time_zone: Option<String>,
 }
 
+/// What bounds a kNN clause besides `k`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KnnLimit {
+    None,
+    /// ES `similarity`: a threshold on the raw similarity (a distance for `l2_norm`).
+    EsSimilarity(f32),
+    /// OpenSearch radial search by score.
+    OsMinScore(f32),
+    /// OpenSearch radial search by distance.
+    OsMaxDistance(f32),
+}
+
+/// One kNN clause (top-level `knn`, `knn` query, or OpenSearch `knn`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnnClause {
+    pub field: String,
+    pub query_vector: Vec<f32>,
+    /// None: defaults to the request's `size` (ES) or 10 (OpenSearch).
+    pub k: Option<usize>,
+    pub num_candidates: Option<usize>,
+    /// Pre-filters: only documents matching all of them are candidates.
+    pub filter: Vec<QueryAst>,
+    pub limit: KnnLimit,
+    /// OpenSearch `method_parameters.ef_search`.
+    pub ef_search: Option<usize>,
+    pub boost: f32,
+    pub name: Option<String>,
+}
+
 /// The query tree. Every node carries the ES `boost` (1.0 when absent).
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueryAst {
@@ -246,6 +275,8 @@ pub enum QueryAst {
         query: Box<QueryAst>,
         tie_breaker: f32,
     },
+    /// A kNN query inside the query DSL.
+    Knn(Box<KnnClause>),
     /// A named clause (`_name`): reported in `matched_queries`.
     Named {
         name: String,

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::vector::VectorParams;
 use crate::date::DateFormat;
 use crate::error::{Error, Result};
 
@@ -23,15 +24,6 @@ pub enum FloatType {
     Float,
     HalfFloat,
     ScaledFloat { scaling_factor: f64 },
-}
-
-/// The vector parameters are validated here and acted on by the vector engine.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VectorParams {
-    pub dims: Option<usize>,
-    pub element_type: String,
-    pub similarity: String,
-    pub indexed: bool,
 }
 
 /// What kind of values a field holds and how they are indexed.
@@ -283,11 +275,11 @@ const KNOWN_UNSUPPORTED_TYPES: &[&str] = &[
     "aggregate_metric_double",
 ];
 
-fn mapper_error(reason: String) -> Error {
+pub(super) fn mapper_error(reason: String) -> Error {
     Error::mapper_parsing(reason)
 }
 
-fn bool_param(params: &Map<String, Value>, name: &str, default: bool, field: &str) -> Result<bool> {
+pub(super) fn bool_param(params: &Map<String, Value>, name: &str, default: bool, field: &str) -> Result<bool> {
     match params.get(name) {
         None => Ok(default),
         Some(Value::Bool(flag)) => Ok(*flag),
@@ -298,7 +290,7 @@ fn bool_param(params: &Map<String, Value>, name: &str, default: bool, field: &st
     }
 }
 
-fn usize_param(params: &Map<String, Value>, name: &str, field: &str) -> Result<Option<usize>> {
+pub(super) fn usize_param(params: &Map<String, Value>, name: &str, field: &str) -> Result<Option<usize>> {
     match params.get(name) {
         None => Ok(None),
         Some(value) => {
@@ -315,7 +307,7 @@ fn usize_param(params: &Map<String, Value>, name: &str, field: &str) -> Result<O
     }
 }
 
-fn string_param(params: &Map<String, Value>, name: &str) -> Option<String> {
+pub(super) fn string_param(params: &Map<String, Value>, name: &str) -> Option<String> {
     match params.get(name) {
         Some(Value::String(text)) => Some(text.clone()),
         Some(Value::Null) | None => None,
@@ -430,8 +422,8 @@ pub fn parse_field_type(
             enabled: bool_param(params, "enabled", true, path)?,
         },
         "binary" => FieldType::Binary,
-        "dense_vector" => FieldType::DenseVector(parse_dense_vector(path, params)?),
-        "knn_vector" => FieldType::KnnVector(parse_knn_vector(path, params)?),
+        "dense_vector" => FieldType::DenseVector(super::vector::parse_dense_vector(path, params)?),
+        "knn_vector" => FieldType::KnnVector(super::vector::parse_knn_vector(path, params)?),
         _ => {
             return Err(mapper_error(format!(
                 "No handler for type [{type_name}] declared on field [{path}]"
@@ -439,80 +431,4 @@ pub fn parse_field_type(
         }
     };
     Ok((field_type, indexed, doc_values))
-}
-
-const MAX_VECTOR_DIMS: usize = 4096;
-
-fn parse_dense_vector(path: &str, params: &Map<String, Value>) -> Result<VectorParams> {
-    let dims = usize_param(params, "dims", path)?;
-    let element_type = string_param(params, "element_type").unwrap_or_else(|| "float".into());
-    if !["float", "byte", "bit"].contains(&element_type.as_str()) {
-        return Err(mapper_error(format!(
-            "invalid element_type [{element_type}]; available types are [bit, byte, float]"
-        )));
-    }
-    if let Some(dims) = dims {
-        let limit = if element_type == "bit" {
-            MAX_VECTOR_DIMS * 8
-        } else {
-            MAX_VECTOR_DIMS
-        };
-        if dims == 0 || dims > limit {
-            return Err(mapper_error(format!(
-                "The number of dimensions should be in the range [1, {limit}] but was [{dims}]"
-            )));
-        }
-        if element_type == "bit" && dims % 8 != 0 {
-            return Err(mapper_error(format!(
-                "The number of dimensions for should be a multiple of 8 but was [{dims}]"
-            )));
-        }
-    }
-    let indexed = bool_param(params, "index", true, path)?;
-    let default_similarity = if element_type == "bit" { "l2_norm" } else { "cosine" };
-    let similarity = string_param(params, "similarity").unwrap_or_else(|| default_similarity.to_string());
-    if !["l2_norm", "dot_product", "cosine", "max_inner_product"].contains(&similarity.as_str()) {
-        return Err(mapper_error(format!(
-            "Unknown value [{similarity}] for field [similarity] - accepted values are [l2_norm, dot_product, cosine, max_inner_product]"
-        )));
-    }
-    if !indexed && params.contains_key("similarity") {
-        return Err(mapper_error(format!(
-            "Field [similarity] can only be specified for a field of type [dense_vector] when it is indexed [{path}]"
-        )));
-    }
-    Ok(VectorParams {
-        dims,
-        element_type,
-        similarity,
-        indexed,
-    })
-}
-
-fn parse_knn_vector(path: &str, params: &Map<String, Value>) -> Result<VectorParams> {
-    let dims = usize_param(params, "dimension", path)?
-        .ok_or_else(|| mapper_error(format!("Dimension value missing for vector: {path}")))?;
-    if dims == 0 || dims > 16_000 {
-        return Err(mapper_error(format!(
-            "Dimension value cannot be greater than 16000 or less than 1 for vector: {path}"
-        )));
-    }
-    let method_space = params
-        .get("method")
-        .and_then(|method| method.get("space_type"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let space = method_space
-        .or_else(|| string_param(params, "space_type"))
-        .unwrap_or_else(|| "l2".to_string());
-    if !["l2", "cosinesimil", "innerproduct", "l1", "linf", "hamming"].contains(&space.as_str()) {
-        return Err(mapper_error(format!("Unable to find space: {space}")));
-    }
-    let element_type = string_param(params, "data_type").unwrap_or_else(|| "float".into());
-    Ok(VectorParams {
-        dims: Some(dims),
-        element_type,
-        similarity: space,
-        indexed: true,
-    })
 }

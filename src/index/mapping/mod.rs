@@ -6,12 +6,14 @@
 
 pub mod dynamic;
 pub mod field;
+pub mod vector;
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-pub use self::field::{FieldDef, FieldType, FloatType, IntegerType, VectorParams};
+pub use self::field::{FieldDef, FieldType, FloatType, IntegerType};
+pub use self::vector::{VectorElement, VectorIndexKind, VectorParams, VectorQuantization, VectorSimilarity};
 use crate::error::{Error, Result};
 
 /// The `dynamic` setting of an object (inherited by its children unless they set one).
@@ -431,6 +433,10 @@ fn merge_field(old: &mut Value, new: &Value, path: &str) -> Result<()> {
                 merge_properties(target, value, path)?;
             }
             "type" => {}
+            // A vector field without dims gets them from its first document.
+            "dims" if !old.contains_key("dims") => {
+                old.insert(key.clone(), value.clone());
+            }
             "ignore_above" | "dynamic" | "meta" | "search_analyzer" | "boost" | "null_value" => {
                 old.insert(key.clone(), value.clone());
             }

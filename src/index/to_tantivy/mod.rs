@@ -57,6 +57,7 @@ impl QueryBuilder<'_> {
             QueryAst::MatchAll { boost } => Ok(constant(Box::new(AllQuery), *boost)),
             QueryAst::MatchNone => Ok(Box::new(EmptyQuery)),
             QueryAst::Named { query, .. } => self.build(query),
+            QueryAst::Knn(clause) => self.knn(clause),
             QueryAst::AnyField {
                 fields,
                 query,
@@ -268,6 +269,14 @@ impl QueryBuilder<'_> {
                 Ok(boosted(Box::new(query), *boost))
             }
         }
+    }
+
+    /// kNN clauses are answered by the vector engine, wired in `search.rs`.
+    fn knn(&self, clause: &crate::query::ast::KnnClause) -> Result<BoxQuery> {
+        Err(shard_error(format!(
+            "failed to create query: kNN search on field [{}] is not available yet",
+            clause.field
+        )))
     }
 
     /// Builds `query` on every field the patterns name; fields a pattern reaches whose type

@@ -1,0 +1,290 @@
+//! kNN in both dialects: ES's top-level `knn` option and `knn` query
+//! (`{"field": .., "query_vector": [..], "k", "num_candidates", "filter", "similarity"}`) and
+//! OpenSearch's `knn` query (`{"<field>": {"vector": [..], "k", "filter", "min_score" |
+//! "max_distance", "method_parameters": {"ef_search"}}}`).
+//! <https://www.elastic.co/guide/en/elasticsearch/reference/current/knn-search.html>
+
+use serde_json::{Map, Value};
+
+use super::common::{boost_of, number_f32};
+use super::parse_query;
+use crate::error::{Error, Result};
+use crate::query::ast::{KnnClause, KnnLimit};
+
+/// ES's cap on `num_candidates` (and so on `k`).
+pub const NUM_CANDIDATES_LIMIT: usize = 10_000;
+
+fn filters(value: Option<&Value>) -> Result<Vec<crate::query::QueryAst>> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(parse_query).collect(),
+        Some(single) => Ok(vec![parse_query(single)?]),
+    }
+}
+
+fn vector(value: &Value, key: &str) -> Result<Vec<f32>> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .map(|item| {
+                item.as_f64()
+                    .map(|number| number as f32)
+                    .ok_or_else(|| Error::x_content(format!("[1:1] [knn] failed to parse field [{key}]")))
+            })
+            .collect(),
+        // Byte and bit query vectors may be hex strings, as in documents.
+        Value::String(hex) if hex.len() % 2 == 0 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()) => (0..hex.len())
+            .step_by(2)
+            .map(|at| {
+                u8::from_str_radix(&hex[at..at + 2], 16)
+                    .map(|byte| f32::from(byte as i8))
+                    .map_err(|error| Error::x_content(format!("[1:1] [knn] failed to parse field [{key}]: {error}")))
+            })
+            .collect(),
+        _ => Err(Error::x_content(format!("[1:1] [knn] failed to parse field [{key}]"))),
+    }
+}
+
+fn count(object: &Map<String, Value>, key: &str) -> Result<Option<usize>> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => match value.as_i64() {
+            Some(number) if number > 0 => Ok(Some(number as usize)),
+            Some(_) => Err(Error::illegal_argument(format!("[{key}] must be greater than 0"))),
+            None => Err(Error::x_content(format!("[1:1] [knn] failed to parse field [{key}]"))),
+        },
+    }
+}
+
+/// Checks ES's `k` / `num_candidates` rules once both are known.
+pub fn validate_limits(k: usize, num_candidates: usize) -> Result<()> {
+    if num_candidates > NUM_CANDIDATES_LIMIT {
+        return Err(Error::illegal_argument(format!(
+            "[num_candidates] cannot exceed [{NUM_CANDIDATES_LIMIT}]"
+        )));
+    }
+    if num_candidates < k {
+        return Err(Error::illegal_argument("[num_candidates] cannot be less than [k]"));
+    }
+    Ok(())
+}
+
+/// Parses an ES kNN object: the top-level `knn` option or the `knn` query.
+pub fn parse_es_knn(value: &Value) -> Result<KnnClause> {
+    let Value::Object(object) = value else {
+        return Err(Error::parsing("[knn] must be an object"));
+    };
+    const KEYS: &[&str] = &[
+        "field",
+        "query_vector",
+        "query_vector_builder",
+        "k",
+        "num_candidates",
+        "filter",
+        "similarity",
+        "boost",
+        "_name",
+        "rescore_vector",
+        "inner_hits",
+        "visit_percentage",
+    ];
+    for key in object.keys() {
+        if !KEYS.contains(&key.as_str()) {
+            return Err(Error::x_content(format!("[1:1] [knn] unknown field [{key}]")));
+        }
+    }
+    if object.contains_key("inner_hits") {
+        return Err(Error::illegal_argument(
+            "[knn] [inner_hits] is not supported by Iris (no nested fields)",
+        ));
+    }
+    let Some(field) = object.get("field").and_then(Value::as_str) else {
+        return Err(Error::illegal_argument("[knn] requires [field]"));
+    };
+    let query_vector = match (object.get("query_vector"), object.get("query_vector_builder")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::illegal_argument(
+                "cannot provide both [query_vector] and [query_vector_builder]",
+            ));
+        }
+        (Some(query_vector), None) => vector(query_vector, "query_vector")?,
+        (None, Some(_)) => {
+            return Err(Error::illegal_argument(
+                "[query_vector_builder] is not supported by Iris yet; embed the query yourself and send [query_vector]",
+            ));
+        }
+        (None, None) => {
+            return Err(Error::illegal_argument(
+                "either [query_vector] or [query_vector_builder] must be provided",
+            ));
+        }
+    };
+    let k = count(object, "k")?;
+    let num_candidates = count(object, "num_candidates")?;
+    if let Some(k) = k {
+        validate_limits(
+            k,
+            num_candidates.unwrap_or(NUM_CANDIDATES_LIMIT.min(k.saturating_mul(3) / 2).max(k)),
+        )?;
+    } else if let Some(num_candidates) = num_candidates {
+        validate_limits(0, num_candidates)?;
+    }
+    Ok(KnnClause {
+        field: field.to_string(),
+        query_vector,
+        k,
+        num_candidates,
+        filter: filters(object.get("filter"))?,
+        limit: object
+            .get("similarity")
+            .map(|value| {
+                number_f32(value).ok_or_else(|| Error::x_content("[1:1] [knn] failed to parse field [similarity]"))
+            })
+            .transpose()?
+            .map_or(KnnLimit::None, KnnLimit::EsSimilarity),
+        ef_search: None,
+        boost: boost_of(object, "knn")?,
+        name: object.get("_name").and_then(Value::as_str).map(str::to_string),
+    })
+}
+
+/// Parses OpenSearch's `{"knn": {"<field>": {...}}}` query.
+pub fn parse_opensearch_knn(object: &Map<String, Value>) -> Result<KnnClause> {
+    let mut entries = object.iter();
+    let (Some((field, body)), None) = (entries.next(), entries.next()) else {
+        return Err(Error::parsing("[knn] query must name exactly one field"));
+    };
+    let Value::Object(body) = body else {
+        return Err(Error::parsing(format!(
+            "[knn] query for field [{field}] must be an object"
+        )));
+    };
+    const KEYS: &[&str] = &[
+        "vector",
+        "k",
+        "filter",
+        "min_score",
+        "max_distance",
+        "method_parameters",
+        "boost",
+        "_name",
+        "rescore",
+        "expand_nested_docs",
+        "ignore_unmapped",
+    ];
+    for key in body.keys() {
+        if !KEYS.contains(&key.as_str()) {
+            return Err(Error::parsing(format!("[knn] unknown token [{key}] after [{field}]")));
+        }
+    }
+    let Some(raw_vector) = body.get("vector") else {
+        return Err(Error::illegal_argument(format!(
+            "[knn] requires 'vector' to be non-null for field [{field}]"
+        )));
+    };
+    let k = count(body, "k")?;
+    let min_score = body.get("min_score").and_then(number_f32);
+    let max_distance = body.get("max_distance").and_then(number_f32);
+    let limits = usize::from(k.is_some()) + usize::from(min_score.is_some()) + usize::from(max_distance.is_some());
+    if limits != 1 {
+        return Err(Error::illegal_argument(
+            "[knn] requires exactly one of k, distance or score to be set",
+        ));
+    }
+    if k.is_some_and(|k| k > NUM_CANDIDATES_LIMIT) {
+        return Err(Error::illegal_argument(format!(
+            "[knn] requires k <= {NUM_CANDIDATES_LIMIT}"
+        )));
+    }
+    let ef_search = body
+        .get("method_parameters")
+        .and_then(|parameters| parameters.get("ef_search"))
+        .and_then(Value::as_u64)
+        .map(|ef| ef as usize);
+    Ok(KnnClause {
+        field: field.clone(),
+        query_vector: vector(raw_vector, "vector")?,
+        k,
+        num_candidates: None,
+        filter: filters(body.get("filter"))?,
+        limit: match (min_score, max_distance) {
+            (Some(score), _) => KnnLimit::OsMinScore(score),
+            (_, Some(distance)) => KnnLimit::OsMaxDistance(distance),
+            _ => KnnLimit::None,
+        },
+        ef_search,
+        boost: boost_of(body, "knn")?,
+        name: body.get("_name").and_then(Value::as_str).map(str::to_string),
+    })
+}
+
+/// Parses the `knn` query in either dialect (ES names the field under `field`).
+pub fn parse_knn_query(value: &Value) -> Result<KnnClause> {
+    match value {
+        Value::Object(object) if object.contains_key("field") => parse_es_knn(value),
+        Value::Object(object) => parse_opensearch_knn(object),
+        _ => Err(Error::parsing(
+            "[knn] query malformed, no start_object after query name",
+        )),
+    }
+}
+
+/// Parses the top-level `knn` option: one object or an array of them.
+pub fn parse_top_level_knn(value: &Value) -> Result<Vec<KnnClause>> {
+    match value {
+        Value::Array(items) => items.iter().map(parse_es_knn).collect(),
+        single => Ok(vec![parse_es_knn(single)?]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn es_knn_parses_and_validates_like_es() {
+        let clause = parse_es_knn(&json!({"field": "v", "query_vector": [1, 2], "k": 3, "num_candidates": 10, "boost": 0.5, "_name": "img", "similarity": 0.8})).expect("valid");
+        assert_eq!(clause.query_vector, vec![1.0, 2.0]);
+        assert_eq!((clause.k, clause.num_candidates), (Some(3), Some(10)));
+        assert_eq!(clause.limit, KnnLimit::EsSimilarity(0.8));
+        assert_eq!(clause.name.as_deref(), Some("img"));
+        let error =
+            parse_es_knn(&json!({"field": "v", "query_vector": [1], "k": 10, "num_candidates": 5})).unwrap_err();
+        assert_eq!(error.reason, "[num_candidates] cannot be less than [k]");
+        let error =
+            parse_es_knn(&json!({"field": "v", "query_vector": [1], "k": 10, "num_candidates": 10001})).unwrap_err();
+        assert_eq!(error.reason, "[num_candidates] cannot exceed [10000]");
+        let error = parse_es_knn(&json!({"field": "v", "query_vector": [1], "k": 0})).unwrap_err();
+        assert_eq!(error.reason, "[k] must be greater than 0");
+        assert!(
+            parse_es_knn(&json!({"field": "v", "query_vector_builder": {}}))
+                .unwrap_err()
+                .reason
+                .contains("not supported")
+        );
+        assert!(parse_es_knn(&json!({"field": "v", "query_vector": [1], "bogus": 1})).is_err());
+    }
+
+    #[test]
+    fn opensearch_knn_parses_field_keyed_form() {
+        let clause = parse_knn_query(&json!({"v": {"vector": [1, 2], "k": 5, "method_parameters": {"ef_search": 64}}}))
+            .expect("valid");
+        assert_eq!(clause.field, "v");
+        assert_eq!(clause.k, Some(5));
+        assert_eq!(clause.ef_search, Some(64));
+        let radial = parse_knn_query(&json!({"v": {"vector": [1], "max_distance": 2.0}})).expect("valid");
+        assert_eq!(radial.limit, KnnLimit::OsMaxDistance(2.0));
+        assert!(parse_knn_query(&json!({"v": {"vector": [1], "k": 2, "min_score": 0.5}})).is_err());
+    }
+
+    #[test]
+    fn top_level_accepts_arrays_and_hex() {
+        let clauses =
+            parse_top_level_knn(&json!([{"field": "a", "query_vector": [1]}, {"field": "b", "query_vector": "7f81"}]))
+                .expect("valid");
+        assert_eq!(clauses.len(), 2);
+        assert_eq!(clauses[1].query_vector, vec![127.0, -127.0]);
+    }
+}
