@@ -8,6 +8,7 @@ pub mod columns;
 pub mod document;
 pub mod handle;
 pub mod hit_extras;
+pub mod knn_query;
 pub mod mapping;
 pub mod meta;
 pub mod names;

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::QueryAst;
+use super::ast::KnnClause;
 use super::hit_options::{FieldRequest, HighlightRequest, parse_fields, parse_highlight};
 use crate::dsl::parse_query;
 use crate::error::{Error, Result};
@@ -55,6 +56,8 @@ pub struct SearchRequest {
     pub fields: Vec<FieldRequest>,
     /// Stop collecting after this many matches per index (`terminated_early` reported).
     pub terminate_after: Option<usize>,
+    /// Top-level kNN clauses: global top-k each, their scores added to the query's.
+    pub knn: Vec<KnnClause>,
 }
 
 const BODY_KEYS: &[&str] = &[
@@ -103,7 +106,6 @@ const UNSUPPORTED_KEYS: &[&str] = &[
     "runtime_mappings",
     "script_fields",
     "slice",
-    "knn",
     "rank",
     "retriever",
     "indices_boost",
@@ -296,8 +298,14 @@ impl SearchRequest {
                 return Err(Error::illegal_argument(format!("[{key}] is not supported by Iris yet")));
             }
         }
+        let knn = match body.get("knn") {
+            Some(value) => crate::dsl::knn::parse_top_level_knn(value)?,
+            None => Vec::new(),
+        };
         let query = match body.get("query") {
             Some(query) => parse_query(query)?,
+            // With only `knn`, the hits are the kNN results, not every document.
+            None if !knn.is_empty() => QueryAst::MatchNone,
             None => QueryAst::MatchAll { boost: 1.0 },
         };
         let post_filter = body.get("post_filter").map(parse_query).transpose()?;
@@ -355,6 +363,7 @@ impl SearchRequest {
             highlight: body.get("highlight").map(parse_highlight).transpose()?,
             fields: body.get("fields").map(parse_fields).transpose()?.unwrap_or_default(),
             terminate_after: usize_value(body, "terminate_after")?.filter(|limit| *limit > 0),
+            knn,
         })
     }
 }

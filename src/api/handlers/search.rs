@@ -141,6 +141,11 @@ fn merge_params(params: &Params, body: Option<Value>) -> Result<Value> {
     Ok(Value::Object(body))
 }
 
+fn body_has_knn(body: &Body) -> bool {
+    // A cheap look before parsing; the body is parsed properly later.
+    body.json().ok().flatten().is_some_and(|value| value.get("knn").is_some())
+}
+
 /// Resolves a target expression to indices with the alias filters each one must apply.
 fn search_targets(state: &AppState, expression: &str, params: &Params) -> Result<Vec<SearchTarget>> {
     let expression = if expression.is_empty() { "_all" } else { expression };
@@ -206,6 +211,11 @@ fn wrap_for_search(error: Error, targets: &[SearchTarget]) -> Error {
 
 pub async fn search(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
     params.check_allowed(SEARCH_PARAMS)?;
+    if params.contains("search_type") && body_has_knn(&body) {
+        return Err(Error::illegal_argument(
+            "cannot set [search_type] when using [knn] search, since the search type is determined automatically",
+        ));
+    }
     if params.contains("scroll") {
         return Err(Error::illegal_argument(
             "[scroll] is not supported by Iris; use [search_after]",
