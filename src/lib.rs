@@ -15,6 +15,7 @@ pub mod error;
 pub mod index;
 pub mod query;
 pub mod store;
+pub mod vector;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -61,6 +61,63 @@ enum BenchKind {
         #[arg(long, value_delimiter = ',', default_value = "1,8")]
         concurrency: Vec<usize>,
     },
+    /// Vector search recall@k, QPS and latency per ef_search on TEXMEX files (see
+    /// bench/README.md; bench/peers.py prints the same lines for faiss and hnswlib).
+    Knn(KnnArgs),
+}
+
+#[derive(clap::Args)]
+struct KnnArgs {
+    /// Base vectors (.fvecs).
+    #[arg(long)]
+    base: PathBuf,
+    /// Query vectors (.fvecs).
+    #[arg(long)]
+    queries: PathBuf,
+    /// Exact neighbour ids of each query (.ivecs, base row numbers).
+    #[arg(long)]
+    groundtruth: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    #[arg(long, value_enum, default_value = "cosine")]
+    metric: KnnMetric,
+    #[arg(long, default_value_t = 16)]
+    m: usize,
+    #[arg(long, default_value_t = 200)]
+    ef_construction: usize,
+    #[arg(long, value_delimiter = ',', default_value = "10,16,24,32,48,64,96,128")]
+    ef_search: Vec<usize>,
+    #[arg(long, value_enum, default_value = "none")]
+    quantization: KnnQuantization,
+    /// Search threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Graph build threads (default: all cores).
+    #[arg(long)]
+    build_threads: Option<usize>,
+    /// Passes over the queries per ef; QPS is the best pass.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Queries also answered by exact search (one extra line, ef 0); 0 skips it.
+    #[arg(long, default_value_t = 100)]
+    exact_queries: usize,
+    /// Keep the index files in this folder instead of a temporary one.
+    #[arg(long)]
+    folder: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KnnMetric {
+    Cosine,
+    Dot,
+    L2,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KnnQuantization {
+    None,
+    Int8,
+    Binary,
 }
 
 #[tokio::main]
@@ -104,7 +161,57 @@ async fn main() -> anyhow::Result<()> {
                     concurrency,
                 },
         } => bench_http(address, docs, batch, queries, concurrency).await,
+        Command::Bench {
+            kind: BenchKind::Knn(arguments),
+        } => bench_knn(arguments).await,
     }
+}
+
+async fn bench_knn(arguments: KnnArgs) -> anyhow::Result<()> {
+    use iris::vector::{Quantization, Similarity};
+    let KnnArgs {
+        base,
+        queries,
+        groundtruth,
+        k,
+        metric,
+        m,
+        ef_construction,
+        ef_search,
+        quantization,
+        threads,
+        build_threads,
+        repeat,
+        exact_queries,
+        folder,
+    } = arguments;
+    let options = iris::bench::knn::KnnBenchOptions {
+        base,
+        queries,
+        groundtruth,
+        k,
+        similarity: match metric {
+            KnnMetric::Cosine => Similarity::Cosine,
+            KnnMetric::Dot => Similarity::DotProduct,
+            KnnMetric::L2 => Similarity::L2Norm,
+        },
+        m,
+        ef_construction,
+        ef_search,
+        quantization: match quantization {
+            KnnQuantization::None => Quantization::None,
+            KnnQuantization::Int8 => Quantization::Int8,
+            KnnQuantization::Binary => Quantization::Binary,
+        },
+        threads,
+        build_threads: build_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |count| count.get())),
+        repeat,
+        exact_queries,
+        folder,
+    };
+    tokio::task::spawn_blocking(move || iris::bench::knn::run_knn(&options)).await??;
+    Ok(())
 }
 
 async fn bench_http(

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod data;
+pub mod knn;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

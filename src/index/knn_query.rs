@@ -19,7 +19,11 @@ pub struct PrecomputedScoresQuery {
 
 impl PrecomputedScoresQuery {
     pub fn new(ord_field: Field, scores: HashMap<u64, Score>, description: String) -> PrecomputedScoresQuery {
-        PrecomputedScoresQuery { ord_field, scores: Arc::new(scores), description }
+        PrecomputedScoresQuery {
+            ord_field,
+            scores: Arc::new(scores),
+            description,
+        }
     }
 }
 
@@ -60,14 +64,20 @@ impl PrecomputedWeight {
 
 impl Weight for PrecomputedWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(Box::new(PrecomputedScorer { hits: self.segment_hits(reader)?, position: 0, boost }))
+        Ok(Box::new(PrecomputedScorer {
+            hits: self.segment_hits(reader)?,
+            position: 0,
+            boost,
+        }))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         let hits = self.segment_hits(reader)?;
         match hits.iter().find(|(hit, _)| *hit == doc) {
             Some((_, score)) => Ok(Explanation::new_with_string(self.query.description.clone(), *score)),
-            None => Err(tantivy::TantivyError::InvalidArgument(format!("Document #({doc}) does not match"))),
+            None => Err(tantivy::TantivyError::InvalidArgument(format!(
+                "Document #({doc}) does not match"
+            ))),
         }
     }
 }
@@ -102,6 +112,8 @@ impl DocSet for PrecomputedScorer {
 
 impl Scorer for PrecomputedScorer {
     fn score(&mut self) -> Score {
-        self.hits.get(self.position).map_or(0.0, |(_, score)| score * self.boost)
+        self.hits
+            .get(self.position)
+            .map_or(0.0, |(_, score)| score * self.boost)
     }
 }

@@ -8,6 +8,7 @@ pub mod columns;
 pub mod document;
 pub mod handle;
 pub mod hit_extras;
+pub mod knn;
 pub mod knn_query;
 pub mod mapping;
 pub mod meta;
@@ -19,6 +20,7 @@ pub mod settings;
 pub mod source_filter;
 pub mod tantivy_doc;
 pub mod to_tantivy;
+pub mod vectors;
 
 pub use handle::{IndexHandle, WriteOp, WriteOutcome, WriteResult};
 pub use registry::{IndexRegistry, ResolveOptions};

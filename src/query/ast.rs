@@ -277,6 +277,13 @@ pub enum QueryAst {
     },
     /// A kNN query inside the query DSL.
     Knn(Box<KnnClause>),
+    /// kNN results resolved by the vector engine: document key → `_score` (the engine puts
+    /// these in place of `Knn` nodes before building index queries).
+    ScoredKeys {
+        scores: std::sync::Arc<std::collections::HashMap<u64, f32>>,
+        boost: f32,
+        description: String,
+    },
     /// A named clause (`_name`): reported in `matched_queries`.
     Named {
         name: String,
@@ -296,7 +303,8 @@ impl QueryAst {
         found
     }
 
-    fn visit(&self, visitor: &mut dyn FnMut(&QueryAst)) {
+    /// Calls `visitor` on every node, parents first.
+    pub fn visit(&self, visitor: &mut dyn FnMut(&QueryAst)) {
         visitor(self);
         match self {
             QueryAst::Bool {

@@ -10,6 +10,7 @@ mod crash;
 mod documents;
 mod errors;
 mod indices;
+mod knn;
 mod robustness;
 mod search;
 mod snapshots;

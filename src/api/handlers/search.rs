@@ -143,7 +143,10 @@ fn merge_params(params: &Params, body: Option<Value>) -> Result<Value> {
 
 fn body_has_knn(body: &Body) -> bool {
     // A cheap look before parsing; the body is parsed properly later.
-    body.json().ok().flatten().is_some_and(|value| value.get("knn").is_some())
+    body.json()
+        .ok()
+        .flatten()
+        .is_some_and(|value| value.get("knn").is_some())
 }
 
 /// Resolves a target expression to indices with the alias filters each one must apply.

@@ -17,7 +17,9 @@ use serde_json::Value;
 use tantivy::schema::Value as _;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
-use super::document::{DocumentWalk, ParsedDocument, parse_document};
+use super::document::{DocumentWalk, IndexedValue, ParsedDocument, parse_document};
+use super::mapping::FieldType;
+use super::vectors::VectorFields;
 
 mod write;
 use super::meta::IndexState;
@@ -37,6 +39,8 @@ const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 pub struct DocVersion {
     pub seq_no: u64,
     pub version: u64,
+    /// The stable document key (vector rows are keyed by it).
+    pub ord: u64,
     pub source: Arc<Vec<u8>>,
 }
 
@@ -53,6 +57,7 @@ pub struct DocCounts {
 struct LiveEntry {
     seq_no: u64,
     version: u64,
+    ord: u64,
     /// None for a delete (a tombstone that hides the committed document).
     source: Option<Arc<Vec<u8>>>,
 }
@@ -84,6 +89,10 @@ pub struct IndexHandle {
     fields: SchemaFields,
     write_side: Mutex<WriteSide>,
     live: Mutex<HashMap<String, LiveEntry>>,
+    vectors: VectorFields,
+    /// Documents with a key below this were visible at the last refresh (kNN must not
+    /// return vectors of documents searches cannot see yet).
+    visible_ords: AtomicU64,
     /// Versions of recently deleted ids (ES `index.gc_deletes`, 60 s).
     tombstones: Mutex<HashMap<String, (u64, Instant)>>,
     deleted: AtomicBool,
@@ -122,6 +131,7 @@ impl IndexHandle {
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
         let (wal, records) = Wal::open(&folder.join("translog.wal"))?;
+        let vectors = VectorFields::open(folder, &state.mapping)?;
         let handle = IndexHandle {
             uuid: state.uuid.clone(),
             folder: folder.to_path_buf(),
@@ -137,6 +147,8 @@ impl IndexHandle {
                 dirty: false,
             }),
             live: Mutex::new(HashMap::new()),
+            vectors,
+            visible_ords: AtomicU64::new(payload.next_ord),
             tombstones: Mutex::new(HashMap::new()),
             deleted: AtomicBool::new(false),
             last_refresh: Mutex::new(Instant::now()),
@@ -158,11 +170,25 @@ impl IndexHandle {
         {
             let mut side = self.write_side.lock();
             let state = self.state();
+            let searcher = self.searcher();
+            // Keys of documents this replay wrote, so a later delete can drop their vectors.
+            let mut replayed_ords: HashMap<&str, u64> = HashMap::new();
             for record in &pending {
                 let writer = side.writer.as_ref().ok_or_else(|| Error::internal("writer closed"))?;
                 writer.delete_term(Term::from_field_text(self.fields.id, &record.id));
+                let previous = match replayed_ords.get(record.id.as_str()) {
+                    Some(ord) => Some(*ord),
+                    None => self.committed(&searcher, &record.id)?.map(|version| version.ord),
+                };
+                if let Some(previous) = previous
+                    && previous != record.ord
+                {
+                    self.vectors.delete(previous);
+                }
                 if record.op == WalOp::Index {
+                    replayed_ords.insert(&record.id, record.ord);
                     let parsed = self.parse_for_index(&state, &record.id, &record.source)?;
+                    self.index_vectors(&state, &parsed, record.ord, true)?;
                     let document = build_tantivy_document(
                         &self.fields,
                         &state,
@@ -181,6 +207,31 @@ impl IndexHandle {
             side.dirty = true;
         }
         self.refresh()
+    }
+
+    /// Adds the vectors of a parsed document under its key.
+    fn index_vectors(&self, state: &IndexState, parsed: &ParsedDocument, ord: u64, replaying: bool) -> Result<()> {
+        for (path, value) in &parsed.values {
+            let IndexedValue::Vector(vector) = value else {
+                continue;
+            };
+            if let Some(FieldType::DenseVector(params) | FieldType::KnnVector(params)) =
+                state.mapping.field(path).map(|field| &field.field_type)
+            {
+                self.vectors.insert(path, params, ord, vector, replaying)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns the vector fields of this index.
+    pub fn vectors(&self) -> &VectorFields {
+        &self.vectors
+    }
+
+    /// Returns the first document key not visible to searches yet.
+    pub fn visible_ords(&self) -> u64 {
+        self.visible_ords.load(Ordering::SeqCst)
     }
 
     fn parse_for_index(&self, state: &IndexState, id: &str, source: &[u8]) -> Result<ParsedDocument> {
@@ -253,6 +304,7 @@ impl IndexHandle {
             return Ok(entry.source.clone().map(|source| DocVersion {
                 seq_no: entry.seq_no,
                 version: entry.version,
+                ord: entry.ord,
                 source,
             }));
         }
@@ -322,6 +374,7 @@ impl IndexHandle {
         DocVersion {
             seq_no: read_u64(self.fields.seq_no),
             version: read_u64(self.fields.version),
+            ord: read_u64(self.fields.ord),
             source: Arc::new(source),
         }
     }
@@ -339,11 +392,14 @@ impl IndexHandle {
         };
         let payload_text = serde_json::to_string(&payload)
             .map_err(|error| Error::internal(format!("cannot encode commit payload: {error}")))?;
+        // Vectors first: a commit must never reference a key whose vector is not durable.
+        self.vectors.flush()?;
         let writer = side.writer.as_mut().ok_or_else(|| Error::internal("writer closed"))?;
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&payload_text);
         prepared.commit()?;
         self.reader.reload()?;
+        self.visible_ords.store(side.next_ord, Ordering::SeqCst);
         side.wal.reset()?;
         self.live.lock().clear();
         self.tombstones

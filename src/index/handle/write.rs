@@ -180,11 +180,13 @@ impl IndexHandle {
                 side.next_seq_no += 1;
                 let writer = side.writer.as_ref().ok_or_else(|| Error::internal("writer closed"))?;
                 writer.delete_term(Term::from_field_text(self.fields.id, &id));
+                self.vectors().delete(current.ord);
                 self.live.lock().insert(
                     id.clone(),
                     LiveEntry {
                         seq_no,
                         version,
+                        ord: current.ord,
                         source: None,
                     },
                 );
@@ -300,12 +302,17 @@ impl IndexHandle {
         writer.delete_term(Term::from_field_text(self.fields.id, id));
         let document = build_tantivy_document(&self.fields, &state, id, ord, seq_no, version, &stored_source, &parsed);
         writer.add_document(document)?;
+        if let Some(current) = current {
+            self.vectors().delete(current.ord);
+        }
+        self.index_vectors(&state, &parsed, ord, false)?;
         let stored_source = Arc::new(stored_source);
         self.live.lock().insert(
             id.to_string(),
             LiveEntry {
                 seq_no,
                 version,
+                ord,
                 source: Some(stored_source.clone()),
             },
         );

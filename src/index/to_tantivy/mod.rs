@@ -17,6 +17,7 @@ pub use patterns::{regex_escape, wildcard_to_regex};
 
 use super::bm25::{FieldStatsQuery, TokenCount};
 use super::boosting::BoostingQuery;
+use super::knn_query::PrecomputedScoresQuery;
 use super::mapping::{FieldDef, FieldType};
 use super::meta::IndexState;
 use super::schema::SchemaFields;
@@ -58,6 +59,18 @@ impl QueryBuilder<'_> {
             QueryAst::MatchNone => Ok(Box::new(EmptyQuery)),
             QueryAst::Named { query, .. } => self.build(query),
             QueryAst::Knn(clause) => self.knn(clause),
+            QueryAst::ScoredKeys {
+                scores,
+                boost,
+                description,
+            } => Ok(boosted(
+                Box::new(PrecomputedScoresQuery::new(
+                    self.fields.ord,
+                    (**scores).clone(),
+                    description.clone(),
+                )),
+                *boost,
+            )),
             QueryAst::AnyField {
                 fields,
                 query,

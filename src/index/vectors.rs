@@ -1,0 +1,143 @@
+//! The vector fields of one index: one [`VectorIndex`] per mapped, indexed vector field,
+//! keyed by the index's stable document key (`_ord`), stored under `<index>/vectors/`.
+//!
+//! This is the only place where mapping vocabulary (ES `dense_vector`, OpenSearch
+//! `knn_vector`) turns into the engine's configuration and `_score` formula.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use super::mapping::{
+    FieldType, Mapping, VectorElement, VectorIndexKind, VectorParams, VectorQuantization, VectorSimilarity,
+};
+use crate::error::{Error, Result};
+use crate::vector::{ElementType, IndexKind, Quantization, ScoreFormula, Similarity, VectorFieldConfig, VectorIndex};
+
+/// Returns the engine configuration and score formula of a vector field (None until the
+/// field knows its dims, or when it is not indexed).
+pub fn engine_config(params: &VectorParams) -> Option<(VectorFieldConfig, ScoreFormula)> {
+    let dims = params.dims?;
+    if !params.indexed {
+        return None;
+    }
+    let element_type = match params.element {
+        VectorElement::Float => ElementType::Float,
+        VectorElement::Byte => ElementType::Byte,
+        VectorElement::Bit => ElementType::Bit,
+    };
+    let bits = params.element == VectorElement::Bit;
+    let (similarity, formula) = match params.similarity {
+        VectorSimilarity::Cosine => (Similarity::Cosine, ScoreFormula::EsCosine),
+        VectorSimilarity::DotProduct if params.element == VectorElement::Float => {
+            (Similarity::DotProduct, ScoreFormula::EsDotProductFloat)
+        }
+        VectorSimilarity::DotProduct => (Similarity::DotProduct, ScoreFormula::EsDotProductByte { dims }),
+        VectorSimilarity::L2Norm if bits => (Similarity::Hamming, ScoreFormula::EsBitHamming { bits: dims }),
+        VectorSimilarity::L2Norm => (Similarity::L2Norm, ScoreFormula::EsL2),
+        VectorSimilarity::MaxInnerProduct => (Similarity::MaxInnerProduct, ScoreFormula::EsMaxInnerProduct),
+        VectorSimilarity::OsL2 => (Similarity::L2Norm, ScoreFormula::OsL2),
+        VectorSimilarity::OsCosine => (Similarity::Cosine, ScoreFormula::OsCosine),
+        VectorSimilarity::OsInnerProduct => (Similarity::MaxInnerProduct, ScoreFormula::OsInnerProduct),
+        VectorSimilarity::OsL1 => (Similarity::L1, ScoreFormula::OsL1),
+        VectorSimilarity::OsLInf => (Similarity::LInf, ScoreFormula::OsLInf),
+        VectorSimilarity::OsHamming => (Similarity::Hamming, ScoreFormula::OsHamming),
+    };
+    let index = match params.index_kind {
+        VectorIndexKind::Flat => IndexKind::Flat,
+        VectorIndexKind::Hnsw { m, ef_construction } => IndexKind::Hnsw { m, ef_construction },
+    };
+    let quantization = match params.quantization {
+        VectorQuantization::None => Quantization::None,
+        VectorQuantization::Int8 => Quantization::Int8,
+        VectorQuantization::Binary => Quantization::Binary,
+    };
+    Some((
+        VectorFieldConfig {
+            dims,
+            similarity,
+            element_type,
+            index,
+            quantization,
+        },
+        formula,
+    ))
+}
+
+/// The open vector indexes of one index.
+pub struct VectorFields {
+    folder: PathBuf,
+    open: RwLock<HashMap<String, Arc<VectorIndex>>>,
+}
+
+fn vector_error(error: crate::vector::VectorError) -> Error {
+    Error::internal(format!("vector index failure: {error}"))
+}
+
+impl VectorFields {
+    /// Opens every vector field the mapping defines (their graphs load as flushed).
+    pub fn open(index_folder: &Path, mapping: &Mapping) -> Result<VectorFields> {
+        let fields = VectorFields {
+            folder: index_folder.join("vectors"),
+            open: RwLock::new(HashMap::new()),
+        };
+        for field in mapping.fields() {
+            if let FieldType::DenseVector(params) | FieldType::KnnVector(params) = &field.field_type {
+                fields.field(&field.path, params)?;
+            }
+        }
+        Ok(fields)
+    }
+
+    /// Returns the vector index of a field, opening it on first use.
+    pub fn field(&self, path: &str, params: &VectorParams) -> Result<Option<Arc<VectorIndex>>> {
+        if let Some(open) = self.open.read().get(path) {
+            return Ok(Some(open.clone()));
+        }
+        let Some((config, _)) = engine_config(params) else {
+            return Ok(None);
+        };
+        let mut open = self.open.write();
+        if let Some(existing) = open.get(path) {
+            return Ok(Some(existing.clone()));
+        }
+        // Field paths may hold any character: name the folder by the path's bytes.
+        let folder_name: String = path.bytes().map(|byte| format!("{byte:02x}")).collect();
+        let index = Arc::new(VectorIndex::open(&self.folder.join(folder_name), config).map_err(vector_error)?);
+        open.insert(path.to_string(), index.clone());
+        Ok(Some(index))
+    }
+
+    /// Adds a document's vector; `replaying` skips keys the index already holds.
+    pub fn insert(&self, path: &str, params: &VectorParams, key: u64, vector: &[f32], replaying: bool) -> Result<()> {
+        let Some(index) = self.field(path, params)? else {
+            return Ok(());
+        };
+        if replaying && index.contains(key) {
+            return Ok(());
+        }
+        index.insert(key, vector).map_err(vector_error)
+    }
+
+    /// Removes a document's vectors from every field.
+    pub fn delete(&self, key: u64) {
+        for index in self.open.read().values() {
+            index.delete(key);
+        }
+    }
+
+    /// Makes every vector index durable (called before each engine commit).
+    pub fn flush(&self) -> Result<()> {
+        for index in self.open.read().values() {
+            index.flush().map_err(vector_error)?;
+        }
+        Ok(())
+    }
+
+    /// Returns the RAM held by vectors, codes and graphs.
+    pub fn memory_bytes(&self) -> u64 {
+        self.open.read().values().map(|index| index.memory_bytes()).sum()
+    }
+}

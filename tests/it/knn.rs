@@ -1,0 +1,346 @@
+//! kNN through HTTP: ES `dense_vector` + top-level `knn` and `knn` query, OpenSearch
+//! `knn_vector` + `knn` query, with exact ES/OpenSearch scores, filters and validation.
+
+use serde_json::{Value, json};
+
+use crate::common::TestApp;
+
+fn ids(response: &Value) -> Vec<String> {
+    response["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|hit| hit["_id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+fn scores(response: &Value) -> Vec<f64> {
+    response["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|hit| hit["_score"].as_f64().expect("score"))
+        .collect()
+}
+
+async fn vectors(similarity: &str, docs: &[(&str, Value, &str)]) -> TestApp {
+    let app = TestApp::new();
+    let created = app
+        .call(
+            "PUT",
+            "/v",
+            Some(json!({"mappings": {"properties": {
+                "vec": {"type": "dense_vector", "dims": 3, "similarity": similarity},
+                "tag": {"type": "keyword"}
+            }}})),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let mut lines = Vec::new();
+    for (id, vector, tag) in docs {
+        lines.push(json!({"index": {"_index": "v", "_id": id}}));
+        lines.push(json!({"vec": vector, "tag": tag}));
+    }
+    let response = app.ndjson("POST", "/_bulk?refresh=true", &lines).await;
+    assert_eq!(response.json["errors"], false, "{}", response.text);
+    app
+}
+
+fn close(left: f64, right: f64) -> bool {
+    (left - right).abs() < 1e-5
+}
+
+#[tokio::test]
+async fn each_similarity_scores_like_es() {
+    let query = [1.0f64, 2.0, 2.0];
+    let doc = [2.0f64, 1.0, 0.0];
+    let dot: f64 = query.iter().zip(doc).map(|(a, b)| a * b).sum();
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let cosine = dot / (norm(&query) * norm(&doc));
+    let l2_squared: f64 = query.iter().zip(doc).map(|(a, b)| (a - b) * (a - b)).sum();
+    for (similarity, expected) in [
+        ("cosine", (1.0 + cosine) / 2.0),
+        ("l2_norm", 1.0 / (1.0 + l2_squared)),
+        ("max_inner_product", dot + 1.0),
+    ] {
+        let app = vectors(similarity, &[("d", json!(doc), "x")]).await;
+        let response = app
+            .call(
+                "POST",
+                "/v/_search",
+                Some(json!({"knn": {"field": "vec", "query_vector": query, "k": 1}})),
+            )
+            .await;
+        assert!(
+            close(scores(&response.json)[0], expected),
+            "{similarity}: {} vs {expected}",
+            response.text
+        );
+    }
+    // max_inner_product's negative branch: 1 / (1 - dot).
+    let app = vectors("max_inner_product", &[("n", json!([-1.0, 0.0, 0.0]), "x")]).await;
+    let response = app
+        .call(
+            "POST",
+            "/v/_search",
+            Some(json!({"knn": {"field": "vec", "query_vector": [2.0, 0.0, 0.0], "k": 1}})),
+        )
+        .await;
+    assert!(close(scores(&response.json)[0], 1.0 / 3.0));
+    // dot_product on unit vectors: (1 + dot) / 2.
+    let app = vectors("dot_product", &[("u", json!([0.6, 0.8, 0.0]), "x")]).await;
+    let response = app
+        .call(
+            "POST",
+            "/v/_search",
+            Some(json!({"knn": {"field": "vec", "query_vector": [0.0, 1.0, 0.0], "k": 1}})),
+        )
+        .await;
+    assert!(close(scores(&response.json)[0], (1.0 + 0.8) / 2.0));
+}
+
+fn sample() -> Vec<(&'static str, Value, &'static str)> {
+    vec![
+        ("a", json!([1.0, 0.0, 0.0]), "x"),
+        ("b", json!([0.9, 0.1, 0.0]), "y"),
+        ("c", json!([0.0, 1.0, 0.0]), "x"),
+        ("d", json!([0.0, 0.0, 1.0]), "y"),
+    ]
+}
+
+#[tokio::test]
+async fn filters_are_pre_filters_and_k_hits_come_back() {
+    let app = vectors("cosine", &sample()).await;
+    let response = app
+        .call("POST", "/v/_search", Some(json!({"knn": {"field": "vec", "query_vector": [1, 0, 0], "k": 2, "num_candidates": 10, "filter": {"term": {"tag": "y"}}}})))
+        .await;
+    assert_eq!(ids(&response.json), vec!["b", "d"]);
+    assert_eq!(response.json["hits"]["total"]["value"], 2);
+}
+
+#[tokio::test]
+async fn query_and_knn_scores_add_with_boosts() {
+    let app = vectors("cosine", &sample()).await;
+    let term_only = app
+        .call("POST", "/v/_search", Some(json!({"query": {"term": {"tag": "y"}}})))
+        .await;
+    let term_score = scores(&term_only.json)[0];
+    let response = app
+        .call(
+            "POST",
+            "/v/_search",
+            Some(json!({
+                "query": {"term": {"tag": {"value": "y", "boost": 0.5}}},
+                "knn": {"field": "vec", "query_vector": [1, 0, 0], "k": 1, "boost": 2.0}
+            })),
+        )
+        .await;
+    // a: only kNN (2·1.0); b and d: only the term (0.5·term).
+    assert_eq!(ids(&response.json)[0], "a");
+    assert!(close(scores(&response.json)[0], 2.0));
+    assert!(close(scores(&response.json)[1], 0.5 * term_score));
+    assert_eq!(response.json["hits"]["total"]["value"], 3);
+}
+
+#[tokio::test]
+async fn knn_query_inside_bool_and_named_clauses() {
+    let app = vectors("cosine", &sample()).await;
+    let response = app
+        .call(
+            "POST",
+            "/v/_search",
+            Some(json!({
+                "query": {"bool": {
+                    "must": [{"knn": {"field": "vec", "query_vector": [1, 0, 0], "k": 3, "_name": "near"}}],
+                    "filter": [{"term": {"tag": "x"}}]
+                }},
+                "size": 5
+            })),
+        )
+        .await;
+    // kNN picks a, b, c; the bool filter (a post-filter for the knn query) keeps a and c.
+    assert_eq!(ids(&response.json), vec!["a", "c"]);
+    assert_eq!(response.json["hits"]["hits"][0]["matched_queries"], json!(["near"]));
+}
+
+#[tokio::test]
+async fn several_knn_clauses_and_aggregations_over_results() {
+    let app = vectors("cosine", &sample()).await;
+    let response = app
+        .call(
+            "POST",
+            "/v/_search",
+            Some(json!({
+                "knn": [
+                    {"field": "vec", "query_vector": [1, 0, 0], "k": 1},
+                    {"field": "vec", "query_vector": [0, 0, 1], "k": 1}
+                ],
+                "aggs": {"tags": {"terms": {"field": "tag"}}}
+            })),
+        )
+        .await;
+    let mut found = ids(&response.json);
+    found.sort();
+    assert_eq!(found, vec!["a", "d"]);
+    assert_eq!(
+        response.json["aggregations"]["tags"]["buckets"],
+        json!([{"key": "x", "doc_count": 1}, {"key": "y", "doc_count": 1}])
+    );
+}
+
+#[tokio::test]
+async fn validation_follows_es() {
+    let app = vectors("cosine", &sample()).await;
+    let response = app
+        .call(
+            "POST",
+            "/v/_search",
+            Some(json!({"knn": {"field": "vec", "query_vector": [1, 0, 0], "k": 10, "num_candidates": 5}})),
+        )
+        .await;
+    assert_eq!(response.status, 400);
+    assert_eq!(
+        response.json["error"]["root_cause"][0]["reason"],
+        "[num_candidates] cannot be less than [k]"
+    );
+    let dims = app
+        .call(
+            "POST",
+            "/v/_search",
+            Some(json!({"knn": {"field": "vec", "query_vector": [1, 0], "k": 1}})),
+        )
+        .await;
+    assert_eq!(dims.status, 400);
+    assert_eq!(
+        dims.json["error"]["root_cause"][0]["reason"],
+        "The query vector has a different number of dimensions [2] than the document vectors [3]."
+    );
+    let search_type = app
+        .call(
+            "POST",
+            "/v/_search?search_type=query_then_fetch",
+            Some(json!({"knn": {"field": "vec", "query_vector": [1, 0, 0], "k": 1}})),
+        )
+        .await;
+    assert_eq!(
+        search_type.json["error"]["reason"],
+        "cannot set [search_type] when using [knn] search, since the search type is determined automatically"
+    );
+    let zero = app.call("PUT", "/v/_doc/z", Some(json!({"vec": [0, 0, 0]}))).await;
+    assert_eq!(zero.status, 400);
+    assert_eq!(zero.json["error"]["type"], "document_parsing_exception");
+    assert!(
+        zero.json["error"]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("zero magnitude")
+    );
+    let unmapped = app
+        .call(
+            "POST",
+            "/v/_search",
+            Some(json!({"knn": {"field": "nothing", "query_vector": [1, 0, 0], "k": 1}})),
+        )
+        .await;
+    assert_eq!(unmapped.json["hits"]["total"]["value"], 0);
+}
+
+#[tokio::test]
+async fn dims_come_from_the_first_document() {
+    let app = TestApp::new();
+    app.call(
+        "PUT",
+        "/auto",
+        Some(json!({"mappings": {"properties": {"vec": {"type": "dense_vector", "similarity": "l2_norm"}}}})),
+    )
+    .await;
+    app.call("PUT", "/auto/_doc/1?refresh=true", Some(json!({"vec": [1, 2, 3, 4]})))
+        .await;
+    let mapping = app.call("GET", "/auto/_mapping", None).await;
+    assert_eq!(mapping.json["auto"]["mappings"]["properties"]["vec"]["dims"], 4);
+    let response = app
+        .call(
+            "POST",
+            "/auto/_search",
+            Some(json!({"knn": {"field": "vec", "query_vector": [1, 2, 3, 5], "k": 1}})),
+        )
+        .await;
+    assert!(close(scores(&response.json)[0], 0.5));
+}
+
+#[tokio::test]
+async fn updates_deletes_and_restarts_keep_vectors_right() {
+    let app = vectors("cosine", &sample()).await;
+    app.call(
+        "PUT",
+        "/v/_doc/a?refresh=true",
+        Some(json!({"vec": [0.0, 0.0, -1.0], "tag": "x"})),
+    )
+    .await;
+    app.call("DELETE", "/v/_doc/b?refresh=true", None).await;
+    let app = app.reopen();
+    let response = app
+        .call(
+            "POST",
+            "/v/_search",
+            Some(json!({"knn": {"field": "vec", "query_vector": [1, 0, 0], "k": 4}})),
+        )
+        .await;
+    let mut found = ids(&response.json);
+    assert_eq!(found.len(), 3, "{}", response.text);
+    found.sort();
+    assert_eq!(found, vec!["a", "c", "d"]);
+    // `a` now points away from the query: its score is (1 + 0) / 2.
+    let a_score = response.json["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .find(|hit| hit["_id"] == "a")
+        .expect("a")["_score"]
+        .as_f64()
+        .expect("score");
+    assert!(close(a_score, 0.5));
+}
+
+#[tokio::test]
+async fn opensearch_knn_vector_and_query() {
+    let app = TestApp::new();
+    let created = app
+        .call("PUT", "/os", Some(json!({
+            "settings": {"index": {"knn": true, "knn.algo_param.ef_search": 100}},
+            "mappings": {"properties": {"emb": {"type": "knn_vector", "dimension": 2, "method": {"name": "hnsw", "space_type": "l2", "engine": "faiss", "parameters": {"m": 16, "ef_construction": 64}}}}}
+        })))
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    for (id, vector) in [("p", [0.0, 0.0]), ("q", [3.0, 4.0]), ("r", [1.0, 1.0])] {
+        app.call("PUT", &format!("/os/_doc/{id}"), Some(json!({"emb": vector})))
+            .await;
+    }
+    app.call("POST", "/os/_refresh", None).await;
+    let response = app
+        .call(
+            "POST",
+            "/os/_search",
+            Some(json!({"query": {"knn": {"emb": {"vector": [0.0, 0.0], "k": 2}}}})),
+        )
+        .await;
+    assert_eq!(ids(&response.json), vec!["p", "r"]);
+    // OpenSearch l2: 1 / (1 + squared distance).
+    assert!(close(scores(&response.json)[1], 1.0 / 3.0));
+    let radial = app
+        .call(
+            "POST",
+            "/os/_search",
+            Some(json!({"query": {"knn": {"emb": {"vector": [0.0, 0.0], "max_distance": 2.5}}}})),
+        )
+        .await;
+    assert_eq!(ids(&radial.json), vec!["p", "r"]);
+    let by_score = app
+        .call(
+            "POST",
+            "/os/_search",
+            Some(json!({"query": {"knn": {"emb": {"vector": [0.0, 0.0], "min_score": 0.9}}}})),
+        )
+        .await;
+    assert_eq!(ids(&by_score.json), vec!["p"]);
+}
