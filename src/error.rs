@@ -302,7 +302,12 @@ impl From<std::io::Error> for Error {
 
 impl From<tantivy::TantivyError> for Error {
     fn from(error: tantivy::TantivyError) -> Error {
-        Error::internal(format!("index engine failure: {error}"))
+        match error {
+            // Raised while running a query the request described (a script's invalid score,
+            // an unusable pattern): the client's mistake, not the server's.
+            tantivy::TantivyError::InvalidArgument(reason) => Error::illegal_argument(reason),
+            other => Error::internal(format!("index engine failure: {other}")),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod full_text;
 pub mod knn;
 pub mod query_string;
 pub mod query_string_syntax;
+pub mod script_score;
 pub mod term_level;
 
 use serde_json::Value;
@@ -55,6 +56,7 @@ pub fn parse_query(value: &Value) -> Result<QueryAst> {
         "match_phrase_prefix" => full_text::parse_match_phrase_prefix(body)?,
         "multi_match" => full_text::parse_multi_match(body)?,
         "query_string" => query_string::parse_query_string_query(body)?,
+        "script_score" => script_score::parse_script_score(body)?,
         "knn" => {
             let clause = knn::parse_knn_query(body)?;
             match clause.name.clone() {
@@ -68,10 +70,10 @@ pub fn parse_query(value: &Value) -> Result<QueryAst> {
         "simple_query_string" => query_string::parse_simple_query_string_query(body)?,
         "match_bool_prefix" | "combined_fields" | "intervals" | "nested" | "has_child" | "has_parent" | "parent_id"
         | "geo_bounding_box" | "geo_distance" | "geo_polygon" | "geo_shape" | "shape" | "more_like_this" | "script"
-        | "script_score" | "function_score" | "percolate" | "rank_feature" | "distance_feature" | "pinned"
-        | "wrapper" | "span_term" | "span_near" | "span_or" | "span_not" | "span_first" | "span_multi"
-        | "span_containing" | "span_within" | "field_masking_span" | "terms_set" | "type" | "sparse_vector"
-        | "semantic" | "text_expansion" | "weighted_tokens" | "rule" | "neural" | "hybrid" => {
+        | "function_score" | "percolate" | "rank_feature" | "distance_feature" | "pinned" | "wrapper" | "span_term"
+        | "span_near" | "span_or" | "span_not" | "span_first" | "span_multi" | "span_containing" | "span_within"
+        | "field_masking_span" | "terms_set" | "type" | "sparse_vector" | "semantic" | "text_expansion"
+        | "weighted_tokens" | "rule" | "neural" | "hybrid" => {
             return Err(Error::parsing(format!("[{name}] query is not supported by Iris yet")));
         }
         other => {

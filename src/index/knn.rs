@@ -251,6 +251,19 @@ pub fn resolve_knn_queries(
             negative_boost: *negative_boost,
             boost: *boost,
         },
+        QueryAst::ScriptScore {
+            query,
+            script,
+            params,
+            min_score,
+            boost,
+        } => QueryAst::ScriptScore {
+            query: Box::new(resolve_knn_queries(handle, searcher, query, default_k, now_millis)?),
+            script: script.clone(),
+            params: params.clone(),
+            min_score: *min_score,
+            boost: *boost,
+        },
         QueryAst::Named { name, query } => QueryAst::Named {
             name: name.clone(),
             query: Box::new(resolve_knn_queries(handle, searcher, query, default_k, now_millis)?),

@@ -64,11 +64,7 @@ impl PrecomputedWeight {
 
 impl Weight for PrecomputedWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(Box::new(PrecomputedScorer {
-            hits: self.segment_hits(reader)?,
-            position: 0,
-            boost,
-        }))
+        Ok(Box::new(PrecomputedScorer::new(self.segment_hits(reader)?, boost)))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -82,10 +78,23 @@ impl Weight for PrecomputedWeight {
     }
 }
 
-struct PrecomputedScorer {
+/// A scorer over (doc, score) pairs computed up front, in doc order.
+pub(crate) struct PrecomputedScorer {
     hits: Vec<(DocId, Score)>,
     position: usize,
     boost: Score,
+}
+
+impl PrecomputedScorer {
+    /// `hits` must be sorted by doc id.
+    pub(crate) fn new(hits: Vec<(DocId, Score)>, boost: Score) -> PrecomputedScorer {
+        debug_assert!(hits.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        PrecomputedScorer {
+            hits,
+            position: 0,
+            boost,
+        }
+    }
 }
 
 impl DocSet for PrecomputedScorer {

@@ -15,6 +15,7 @@ pub mod meta;
 pub mod names;
 pub mod registry;
 pub mod schema;
+pub mod script_score;
 pub mod search;
 pub mod settings;
 pub mod source_filter;

@@ -419,8 +419,9 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
             && request.terminate_after.is_none();
         if simple {
             let limit = needed.max(1);
-            let (top, count) =
-                searcher.search(query.as_ref(), &(TopDocs::with_limit(limit).order_by_score(), Count))?;
+            let (top, count) = searcher
+                .search(query.as_ref(), &(TopDocs::with_limit(limit).order_by_score(), Count))
+                .map_err(|error| shard_failure(error.into()))?;
             total += count as u64;
             candidates.extend(top.into_iter().map(|(score, address)| Candidate {
                 index_position,

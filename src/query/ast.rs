@@ -275,6 +275,14 @@ pub enum QueryAst {
         query: Box<QueryAst>,
         tie_breaker: f32,
     },
+    /// `script_score` with a vector-function script, scored exactly per matching document.
+    ScriptScore {
+        query: Box<QueryAst>,
+        script: std::sync::Arc<crate::query::script::Script>,
+        params: std::sync::Arc<std::collections::HashMap<String, Vec<f32>>>,
+        min_score: Option<f32>,
+        boost: f32,
+    },
     /// A kNN query inside the query DSL.
     Knn(Box<KnnClause>),
     /// kNN results resolved by the vector engine: document key → `_score` (the engine puts
@@ -321,7 +329,8 @@ impl QueryAst {
             QueryAst::DisMax { queries, .. } => queries.iter().for_each(|child| child.visit(visitor)),
             QueryAst::ConstantScore { filter: child, .. }
             | QueryAst::Named { query: child, .. }
-            | QueryAst::AnyField { query: child, .. } => child.visit(visitor),
+            | QueryAst::AnyField { query: child, .. }
+            | QueryAst::ScriptScore { query: child, .. } => child.visit(visitor),
             QueryAst::Boosting { positive, negative, .. } => {
                 positive.visit(visitor);
                 negative.visit(visitor);

@@ -22,7 +22,7 @@ mod quantize;
 mod scratch;
 mod storage;
 
-pub use self::distance::{ScoreFormula, Similarity, score};
+pub use self::distance::{ScoreFormula, Similarity, dot_f32, l1_f32, score, squared_l2_f32};
 pub use self::index::{MemoryReport, VectorIndex};
 
 /// How vector values are given and stored.

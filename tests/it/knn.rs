@@ -344,3 +344,95 @@ async fn opensearch_knn_vector_and_query() {
         .await;
     assert_eq!(ids(&by_score.json), vec!["p"]);
 }
+
+#[tokio::test]
+async fn script_score_vector_functions_score_exactly() {
+    let app = TestApp::new();
+    // ES's documented setup: vectors not indexed for kNN, scored by script.
+    app.call("PUT", "/s", Some(json!({"mappings": {"properties": {"vec": {"type": "dense_vector", "dims": 3, "index": false}, "tag": {"type": "keyword"}}}}))).await;
+    app.call("PUT", "/s/_doc/1", Some(json!({"vec": [0.5, 10, 6], "tag": "a"})))
+        .await;
+    app.call(
+        "PUT",
+        "/s/_doc/2?refresh=true",
+        Some(json!({"vec": [-0.5, 10, 10], "tag": "b"})),
+    )
+    .await;
+    let query = [-0.5f64, 1.0, 6.0];
+    let run = |source: &'static str| json!({"query": {"script_score": {"query": {"match_all": {}}, "script": {"source": source, "params": {"query_vector": query}}}}});
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let doc1 = [0.5f64, 10.0, 6.0];
+    let cosine1 = query.iter().zip(doc1).map(|(a, b)| a * b).sum::<f64>() / (norm(&query) * norm(&doc1));
+    let response = app
+        .call(
+            "POST",
+            "/s/_search",
+            Some(run("cosineSimilarity(params.query_vector, 'vec') + 1.0")),
+        )
+        .await;
+    let hit1 = response.json["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .find(|hit| hit["_id"] == "1")
+        .expect("doc 1")
+        .clone();
+    assert!(
+        close(hit1["_score"].as_f64().expect("score"), cosine1 + 1.0),
+        "{}",
+        response.text
+    );
+    let l2 = app
+        .call(
+            "POST",
+            "/s/_search",
+            Some(run("1 / (1 + l2norm(params.query_vector, 'vec'))")),
+        )
+        .await;
+    let distance1 = query
+        .iter()
+        .zip(doc1)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
+    let score1 = l2.json["hits"]["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .find(|hit| hit["_id"] == "1")
+        .expect("doc 1")["_score"]
+        .as_f64()
+        .expect("score");
+    assert!(close(score1, 1.0 / (1.0 + distance1)));
+    let sigmoid = app
+        .call(
+            "POST",
+            "/s/_search",
+            Some(run(
+                "double value = dotProduct(params.query_vector, 'vec');\nreturn sigmoid(1, Math.E, -value);",
+            )),
+        )
+        .await;
+    assert_eq!(sigmoid.json["hits"]["total"]["value"], 2);
+    let filtered = app
+        .call("POST", "/s/_search", Some(json!({"query": {"script_score": {"query": {"term": {"tag": "b"}}, "script": {"source": "l1norm(params.query_vector, 'vec')", "params": {"query_vector": query}}}}})))
+        .await;
+    assert_eq!(ids(&filtered.json), vec!["2"]);
+    assert!(close(scores(&filtered.json)[0], 0.0 + 9.0 + 4.0));
+    let negative = app
+        .call(
+            "POST",
+            "/s/_search",
+            Some(run("cosineSimilarity(params.query_vector, 'vec') - 5")),
+        )
+        .await;
+    assert_eq!(negative.status, 400);
+    let unsupported = app.call("POST", "/s/_search", Some(run("doc['vec'].size() * 2"))).await;
+    assert_eq!(unsupported.status, 400);
+    assert!(
+        unsupported.json["error"]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("not supported by Iris")
+    );
+}

@@ -21,6 +21,7 @@ use super::knn_query::PrecomputedScoresQuery;
 use super::mapping::{FieldDef, FieldType};
 use super::meta::IndexState;
 use super::schema::SchemaFields;
+use super::script_score::ScriptScoreQuery;
 use crate::dsl::common::scalar_text;
 use crate::error::{Error, ErrorKind, Result};
 use crate::query::QueryAst;
@@ -59,6 +60,38 @@ impl QueryBuilder<'_> {
             QueryAst::MatchNone => Ok(Box::new(EmptyQuery)),
             QueryAst::Named { query, .. } => self.build(query),
             QueryAst::Knn(clause) => self.knn(clause),
+            QueryAst::ScriptScore {
+                query,
+                script,
+                params,
+                min_score,
+                boost,
+            } => {
+                let mut source_paths = std::collections::HashMap::new();
+                for (_, field) in script.vector_uses() {
+                    let Some(def) = self.state.mapping.field(&field) else {
+                        return Err(shard_error(format!(
+                            "failed to create query: No field found for [{field}] in mapping"
+                        )));
+                    };
+                    if !matches!(def.field_type, FieldType::DenseVector(_) | FieldType::KnnVector(_)) {
+                        return Err(shard_error(format!(
+                            "failed to create query: vector functions need a [dense_vector] field; [{field}] is [{}]",
+                            def.field_type.type_name()
+                        )));
+                    }
+                    source_paths.insert(field.clone(), def.source_path.clone());
+                }
+                let query = ScriptScoreQuery {
+                    inner: std::sync::Arc::new(self.build(query)?),
+                    script: script.clone(),
+                    params: params.clone(),
+                    source_paths: std::sync::Arc::new(source_paths),
+                    source_field: self.fields.source,
+                    min_score: *min_score,
+                };
+                Ok(boosted(Box::new(query), *boost))
+            }
             QueryAst::ScoredKeys {
                 scores,
                 boost,
