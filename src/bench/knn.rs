@@ -33,7 +33,8 @@ pub struct KnnBenchOptions {
     pub repeat: usize,
     /// Queries also answered by exact search (0 = skip that line).
     pub exact_queries: usize,
-    /// Folder for the index files (default: a temporary folder, removed afterwards).
+    /// Folder for the index files (default: a temporary folder, removed afterwards); an
+    /// index already there with as many rows as the base file is reused, not rebuilt.
     pub folder: Option<PathBuf>,
 }
 
@@ -168,7 +169,6 @@ pub fn run_knn(options: &KnnBenchOptions) -> anyhow::Result<Vec<Value>> {
     eprintln!("iris bench knn: {rows} x {dims}, {} queries", queries.len() / dims);
     let scratch_folder = std::env::temp_dir().join(format!("iris-bench-knn-{}", std::process::id()));
     let folder = options.folder.clone().unwrap_or_else(|| scratch_folder.clone());
-    let _ = std::fs::remove_dir_all(&folder);
     let config = VectorFieldConfig {
         dims,
         similarity: options.similarity,
@@ -180,7 +180,14 @@ pub fn run_knn(options: &KnnBenchOptions) -> anyhow::Result<Vec<Value>> {
         quantization: options.quantization,
     };
     let keys: Vec<u64> = (0..rows as u64).collect();
-    let build_s = {
+    // A `--folder` that already holds this data set (same row count and config) is reused.
+    let reusable =
+        options.folder.is_some() && VectorIndex::open(&folder, config).is_ok_and(|index| index.len() == rows);
+    let build_s = if reusable {
+        eprintln!("reusing the index in {}", folder.display());
+        f64::NAN
+    } else {
+        let _ = std::fs::remove_dir_all(&folder);
         let index = VectorIndex::open(&folder, config)?;
         index.set_build_threads(options.build_threads);
         let started = Instant::now();
@@ -220,7 +227,11 @@ pub fn run_knn(options: &KnnBenchOptions) -> anyhow::Result<Vec<Value>> {
         line["qps"] = json!(qps.round());
         line["p50_us"] = json!(percentile_us(latencies, 0.50));
         line["p99_us"] = json!(percentile_us(latencies, 0.99));
-        line["build_s"] = json!((build_s * 100.0).round() / 100.0);
+        line["build_s"] = if build_s.is_nan() {
+            Value::Null
+        } else {
+            json!((build_s * 100.0).round() / 100.0)
+        };
         line["index_bytes"] = json!(index.memory_bytes());
         line["rss_bytes"] = json!(rss_bytes());
         println!("{line}");

@@ -206,10 +206,15 @@ impl Graph {
             }
             self.read_neighbors(closest.id, level, neighbors);
             neighbors.retain(|id| !visited.check_and_mark(*id));
-            for &neighbor in neighbors.iter() {
-                scorer.prefetch(neighbor);
+            if let Some(first) = neighbors.first() {
+                scorer.prefetch(*first);
             }
-            for &neighbor in neighbors.iter() {
+            for (position, &neighbor) in neighbors.iter().enumerate() {
+                // Load the next row while this one is scored (hnswlib's pattern: prefetching
+                // every row at once stalls on the line-fill buffers).
+                if let Some(next) = neighbors.get(position + 1) {
+                    scorer.prefetch(*next);
+                }
                 let distance = scorer.distance(neighbor);
                 if results.len() < ef || distance < bound {
                     let candidate = Candidate { distance, id: neighbor };

@@ -42,6 +42,16 @@ fn clustered(rows: usize, dims: usize, clusters: usize, seed: u64) -> Vec<f32> {
     values
 }
 
+fn normalised(vectors: &[f32], dims: usize) -> Vec<f32> {
+    vectors
+        .chunks_exact(dims)
+        .flat_map(|row| {
+            let norm = row.iter().map(|value| value * value).sum::<f32>().sqrt();
+            row.iter().map(move |value| value / norm)
+        })
+        .collect()
+}
+
 fn build(folder: &std::path::Path, config: VectorFieldConfig, vectors: &[f32]) -> VectorIndex {
     let index = VectorIndex::open(folder, config).expect("open");
     let keys: Vec<u64> = (0..(vectors.len() / config.dims) as u64).collect();
@@ -113,7 +123,9 @@ proptest! {
         let dims = 16;
         let similarity = [Similarity::Cosine, Similarity::DotProduct, Similarity::L2Norm][metric];
         let folder = tempfile::tempdir().expect("temp dir");
-        let index = build(folder.path(), hnsw(dims, similarity, Quantization::None), &clustered(600, dims, 8, seed));
+        // ES `dot_product` requires unit vectors (a raw inner product is not a distance).
+        let vectors = normalised(&clustered(600, dims, 8, seed), dims);
+        let index = build(folder.path(), hnsw(dims, similarity, Quantization::None), &vectors);
         let recall = recall_against_exact(&index, &clustered(20, dims, 8, seed ^ 1), dims, 5, 48);
         prop_assert!(recall >= 0.9, "recall {}", recall);
     }
