@@ -136,6 +136,11 @@ impl VectorFields {
         Ok(())
     }
 
+    /// Returns how many live vectors the fields hold.
+    pub fn count(&self) -> u64 {
+        self.open.read().values().map(|index| index.len() as u64).sum()
+    }
+
     /// Returns the RAM held by vectors, codes and graphs.
     pub fn memory_bytes(&self) -> u64 {
         self.open.read().values().map(|index| index.memory_bytes()).sum()

@@ -436,3 +436,29 @@ async fn script_score_vector_functions_score_exactly() {
             .contains("not supported by Iris")
     );
 }
+
+#[tokio::test]
+async fn vector_memory_is_reported() {
+    let app = vectors("cosine", &sample()).await;
+    let stats = app.call("GET", "/v/_stats", None).await;
+    assert_eq!(
+        stats.json["indices"]["v"]["primaries"]["dense_vector"]["value_count"],
+        4
+    );
+    assert!(
+        stats.json["indices"]["v"]["primaries"]["dense_vector"]["memory_in_bytes"]
+            .as_u64()
+            .expect("bytes")
+            >= 4 * 3 * 4
+    );
+    let cat = app
+        .call(
+            "GET",
+            "/_cat/indices?h=index,dense_vector.value_count,vectors.memory&bytes=b&format=json",
+            None,
+        )
+        .await;
+    assert_eq!(cat.json[0]["dense_vector.value_count"], "4");
+    let default_columns = app.call("GET", "/_cat/indices?format=json", None).await;
+    assert!(default_columns.json[0].get("vectors.memory").is_none());
+}

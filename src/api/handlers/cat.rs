@@ -29,17 +29,36 @@ const CAT_PARAMS: &[&str] = &[
 struct Column {
     name: &'static str,
     numeric: bool,
+    /// Shown without `h`; other columns only when asked for, as in ES.
+    default: bool,
 }
 
 impl Column {
     /// A left-aligned text column.
     const fn text(name: &'static str) -> Column {
-        Column { name, numeric: false }
+        Column {
+            name,
+            numeric: false,
+            default: true,
+        }
     }
 
     /// A right-aligned numeric column (sorted numerically).
     const fn number(name: &'static str) -> Column {
-        Column { name, numeric: true }
+        Column {
+            name,
+            numeric: true,
+            default: true,
+        }
+    }
+
+    /// A numeric column listed only when `h` names it.
+    const fn extra_number(name: &'static str) -> Column {
+        Column {
+            name,
+            numeric: true,
+            default: false,
+        }
     }
 }
 
@@ -77,7 +96,7 @@ fn render(columns: &[Column], rows: Vec<Vec<String>>, params: &Params) -> Result
                     .ok_or_else(|| Error::illegal_argument(format!("header [{name}] does not exist")))
             })
             .collect::<Result<_>>()?,
-        None => (0..columns.len()).collect(),
+        None => (0..columns.len()).filter(|&at| columns[at].default).collect(),
     };
     let mut rows = rows;
     if let Some(sorts) = params.list("s") {
@@ -162,6 +181,8 @@ pub async fn indices(State(state): State<AppState>, path: PathParams, params: Pa
         Column::number("store.size"),
         Column::number("pri.store.size"),
         Column::number("dataset.size"),
+        Column::extra_number("dense_vector.value_count"),
+        Column::extra_number("vectors.memory"),
     ];
     let raw_bytes = params.get("bytes") == Some("b");
     let rows = super::blocking(move || {
@@ -184,6 +205,12 @@ pub async fn indices(State(state): State<AppState>, path: PathParams, params: Pa
                     size_text.clone(),
                     size_text.clone(),
                     size_text,
+                    handle.vectors().count().to_string(),
+                    if raw_bytes {
+                        handle.vectors().memory_bytes().to_string()
+                    } else {
+                        human_bytes(handle.vectors().memory_bytes())
+                    },
                 ]
             })
             .collect::<Vec<_>>())

@@ -303,7 +303,11 @@ pub async fn stats(State(state): State<AppState>, path: PathParams, params: Para
                 "search": {"query_total": counters.search_total.load(std::sync::atomic::Ordering::Relaxed)},
                 "refresh": {"total": counters.refresh_total.load(std::sync::atomic::Ordering::Relaxed)},
                 "translog": {"size_in_bytes": handle.translog_bytes()},
-                "segments": {"count": counts.segments}
+                "segments": {"count": counts.segments},
+                "dense_vector": {
+                    "value_count": handle.vectors().count(),
+                    "memory_in_bytes": handle.vectors().memory_bytes()
+                }
             });
             indices.insert(
                 handle.name(),
