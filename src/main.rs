@@ -60,6 +60,10 @@ enum BenchKind {
         queries: usize,
         #[arg(long, value_delimiter = ',', default_value = "1,8")]
         concurrency: Vec<usize>,
+        /// Adds a cosine `dense_vector` of this many dimensions to every document and a
+        /// kNN query (k 10, num_candidates 100) to the searches.
+        #[arg(long, default_value_t = 0)]
+        vector_dims: usize,
     },
     /// Vector search recall@k, QPS and latency per ef_search on TEXMEX files (see
     /// bench/README.md; bench/peers.py prints the same lines for faiss and hnswlib).
@@ -159,8 +163,9 @@ async fn main() -> anyhow::Result<()> {
                     batch,
                     queries,
                     concurrency,
+                    vector_dims,
                 },
-        } => bench_http(address, docs, batch, queries, concurrency).await,
+        } => bench_http(address, docs, batch, queries, concurrency, vector_dims).await,
         Command::Bench {
             kind: BenchKind::Knn(arguments),
         } => bench_knn(arguments).await,
@@ -220,6 +225,7 @@ async fn bench_http(
     batch: usize,
     queries: usize,
     concurrency: Vec<usize>,
+    vector_dims: usize,
 ) -> anyhow::Result<()> {
     // Without --address, measure a fresh Iris in this process, on a temporary folder.
     let mut scratch = None;
@@ -250,6 +256,7 @@ async fn bench_http(
         queries,
         concurrency,
         index: "bench-photos".into(),
+        vector_dims,
     };
     let outcome = tokio::task::spawn_blocking(move || iris::bench::run_http(&options)).await?;
     if let Some(folder) = scratch {

@@ -44,11 +44,36 @@ const PLACES: &[&str] = &[
 /// A small seeded generator (xorshift) so every run indexes the same documents.
 pub struct Generator {
     state: u64,
+    /// Dimensions of the `vec` field (0: documents carry no vector).
+    vector_dims: usize,
 }
 
 impl Generator {
     pub fn new(seed: u64) -> Generator {
-        Generator { state: seed.max(1) }
+        Generator {
+            state: seed.max(1),
+            vector_dims: 0,
+        }
+    }
+
+    /// Adds a `vector_dims`-dimensional unit vector to every document.
+    pub fn with_vectors(self, vector_dims: usize) -> Generator {
+        Generator { vector_dims, ..self }
+    }
+
+    /// Returns a unit vector with components drawn from the generator.
+    fn unit_vector(&mut self) -> Vec<f32> {
+        let mut vector: Vec<f32> = (0..self.vector_dims)
+            .map(|_| (self.next() % 2001) as f32 / 1000.0 - 1.0)
+            .collect();
+        let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+        vector.iter_mut().for_each(|x| *x /= norm);
+        vector
+    }
+
+    /// Returns a top-level kNN search on `vec` (k 10, num_candidates 100).
+    pub fn knn_query(&mut self) -> Value {
+        json!({"knn": {"field": "vec", "query_vector": self.unit_vector(), "k": 10, "num_candidates": 100}, "_source": false})
     }
 
     fn next(&mut self) -> u64 {
@@ -67,7 +92,8 @@ impl Generator {
         let subject = self.pick(SUBJECTS);
         let caption = format!("A {} {} {}", self.pick(ADJECTIVES), subject, self.pick(PLACES));
         let day = self.next() % 1500;
-        json!({
+        let vector = (self.vector_dims > 0).then(|| self.unit_vector());
+        let mut document = json!({
             "caption": caption,
             "tags": [subject, self.pick(ADJECTIVES)],
             "price": (self.next() % 10_000) as f64 / 100.0,
@@ -75,7 +101,11 @@ impl Generator {
                 .map(|date| date.format("%Y-%m-%d").to_string())
                 .unwrap_or_default(),
             "source_url": format!("https://images.example/{n}.jpg"),
-        })
+        });
+        if let Some(vector) = vector {
+            document["vec"] = json!(vector);
+        }
+        document
     }
 
     /// Returns a `match` query body on the caption.
@@ -93,9 +123,9 @@ impl Generator {
     }
 }
 
-/// The mapping used by the benchmark index.
-pub fn mapping() -> Value {
-    json!({
+/// The mapping used by the benchmark index (with a cosine `vec` field when `vector_dims` > 0).
+pub fn mapping(vector_dims: usize) -> Value {
+    let mut mapping = json!({
         "settings": {"number_of_replicas": 0},
         "mappings": {"properties": {
             "caption": {"type": "text"},
@@ -104,5 +134,10 @@ pub fn mapping() -> Value {
             "taken": {"type": "date"},
             "source_url": {"type": "keyword"}
         }}
-    })
+    });
+    if vector_dims > 0 {
+        mapping["mappings"]["properties"]["vec"] =
+            json!({"type": "dense_vector", "dims": vector_dims, "similarity": "cosine"});
+    }
+    mapping
 }

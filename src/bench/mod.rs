@@ -24,6 +24,8 @@ pub struct HttpBenchOptions {
     pub queries: usize,
     pub concurrency: Vec<usize>,
     pub index: String,
+    /// Dimensions of a `dense_vector` field to load and kNN-search (0: none).
+    pub vector_dims: usize,
 }
 
 fn check(status: u16, body: &[u8], what: &str) -> anyhow::Result<()> {
@@ -41,10 +43,10 @@ fn ingest(options: &HttpBenchOptions) -> anyhow::Result<Value> {
         "PUT",
         &format!("/{}", options.index),
         "application/json",
-        &serde_json::to_vec(&data::mapping())?,
+        &serde_json::to_vec(&data::mapping(options.vector_dims))?,
     )?;
     check(status, &body, "create index")?;
-    let mut generator = Generator::new(42);
+    let mut generator = Generator::new(42).with_vectors(options.vector_dims);
     let started = Instant::now();
     let mut sent = 0;
     while sent < options.documents {
@@ -96,7 +98,7 @@ fn search(
     concurrency: usize,
     make: fn(&mut Generator) -> Value,
 ) -> anyhow::Result<Value> {
-    let mut generator = Generator::new(7);
+    let mut generator = Generator::new(7).with_vectors(options.vector_dims);
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
         (0..options.queries)
             .map(|_| serde_json::to_vec(&make(&mut generator)))
@@ -151,10 +153,13 @@ fn search(
 pub fn run_http(options: &HttpBenchOptions) -> anyhow::Result<Vec<Value>> {
     let mut lines = vec![ingest(options)?];
     println!("{}", lines[0]);
-    let kinds: [(&str, QueryMaker); 2] = [
+    let mut kinds: Vec<(&str, QueryMaker)> = vec![
         ("match", Generator::match_query),
         ("bool_range", Generator::bool_range_query),
     ];
+    if options.vector_dims > 0 {
+        kinds.push(("knn", Generator::knn_query));
+    }
     for (name, make) in kinds {
         for &concurrency in &options.concurrency {
             let line = search(options, name, concurrency, make)?;

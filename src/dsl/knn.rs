@@ -33,14 +33,8 @@ fn vector(value: &Value, key: &str) -> Result<Vec<f32>> {
             })
             .collect(),
         // Byte and bit query vectors may be hex strings, as in documents.
-        Value::String(hex) if hex.len() % 2 == 0 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()) => (0..hex.len())
-            .step_by(2)
-            .map(|at| {
-                u8::from_str_radix(&hex[at..at + 2], 16)
-                    .map(|byte| f32::from(byte as i8))
-                    .map_err(|error| Error::x_content(format!("[1:1] [knn] failed to parse field [{key}]: {error}")))
-            })
-            .collect(),
+        Value::String(hex) => crate::encoding::decode_hex_vector(hex)
+            .ok_or_else(|| Error::x_content(format!("[1:1] [knn] failed to parse field [{key}]"))),
         _ => Err(Error::x_content(format!("[1:1] [knn] failed to parse field [{key}]"))),
     }
 }

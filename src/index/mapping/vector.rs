@@ -440,19 +440,8 @@ fn token_name(value: &Value) -> &'static str {
     }
 }
 
-/// Decodes ES's hex form of byte and bit vectors ("8100012a7f" = [-127, 0, 1, 42, 127]).
 fn decode_hex(hex: &str) -> std::result::Result<Vec<f32>, String> {
-    if hex.len() % 2 != 0 || !hex.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        return Err(format!("Failed to parse object: invalid hex string [{hex}]"));
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|at| {
-            u8::from_str_radix(&hex[at..at + 2], 16)
-                .map(|byte| f32::from(byte as i8))
-                .map_err(|error| format!("Failed to parse object: {error}"))
-        })
-        .collect()
+    crate::encoding::decode_hex_vector(hex).ok_or_else(|| format!("Failed to parse object: invalid hex string [{hex}]"))
 }
 
 #[cfg(test)]
