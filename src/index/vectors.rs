@@ -66,6 +66,36 @@ pub fn engine_config(params: &VectorParams) -> Option<(VectorFieldConfig, ScoreF
     ))
 }
 
+/// Vectors written by one request, inserted together at its end so the graph links them
+/// in parallel.
+#[derive(Default)]
+pub struct PendingVectors {
+    by_field: HashMap<String, (VectorParams, Vec<u64>, Vec<f32>)>,
+}
+
+impl PendingVectors {
+    /// Queues a document's vector.
+    pub fn add(&mut self, path: &str, params: &VectorParams, key: u64, vector: &[f32]) {
+        let entry = self
+            .by_field
+            .entry(path.to_string())
+            .or_insert_with(|| (params.clone(), Vec::new(), Vec::new()));
+        entry.1.push(key);
+        entry.2.extend_from_slice(vector);
+    }
+
+    /// Drops a queued key (its document was replaced or deleted later in the request).
+    pub fn remove(&mut self, key: u64) {
+        for (_, keys, vectors) in self.by_field.values_mut() {
+            if let Some(position) = keys.iter().position(|queued| *queued == key) {
+                let dims = vectors.len() / keys.len();
+                keys.remove(position);
+                vectors.drain(position * dims..(position + 1) * dims);
+            }
+        }
+    }
+}
+
 /// The open vector indexes of one index.
 pub struct VectorFields {
     folder: PathBuf,
@@ -110,15 +140,28 @@ impl VectorFields {
         Ok(Some(index))
     }
 
-    /// Adds a document's vector; `replaying` skips keys the index already holds.
-    pub fn insert(&self, path: &str, params: &VectorParams, key: u64, vector: &[f32], replaying: bool) -> Result<()> {
+    /// Adds a document's vector unless the index already holds the key (log replay).
+    pub fn insert_missing(&self, path: &str, params: &VectorParams, key: u64, vector: &[f32]) -> Result<()> {
         let Some(index) = self.field(path, params)? else {
             return Ok(());
         };
-        if replaying && index.contains(key) {
+        if index.contains(key) {
             return Ok(());
         }
         index.insert(key, vector).map_err(vector_error)
+    }
+
+    /// Inserts the vectors a request queued, one batch per field.
+    pub fn insert_pending(&self, pending: PendingVectors) -> Result<()> {
+        for (path, (params, keys, vectors)) in pending.by_field {
+            if keys.is_empty() {
+                continue;
+            }
+            if let Some(index) = self.field(&path, &params)? {
+                index.insert_batch(&keys, &vectors).map_err(vector_error)?;
+            }
+        }
+        Ok(())
     }
 
     /// Removes a document's vectors from every field.

@@ -19,7 +19,7 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searche
 
 use super::document::{DocumentWalk, IndexedValue, ParsedDocument, parse_document};
 use super::mapping::FieldType;
-use super::vectors::VectorFields;
+use super::vectors::{PendingVectors, VectorFields};
 
 mod write;
 use super::meta::IndexState;
@@ -68,6 +68,8 @@ struct WriteSide {
     next_seq_no: u64,
     next_ord: u64,
     dirty: bool,
+    /// Vectors of the request being applied, inserted in one batch at its end.
+    pending_vectors: PendingVectors,
 }
 
 /// Counters for `_stats`.
@@ -145,6 +147,7 @@ impl IndexHandle {
                 next_seq_no: payload.max_seq_no.map_or(0, |max| max + 1),
                 next_ord: payload.next_ord,
                 dirty: false,
+                pending_vectors: PendingVectors::default(),
             }),
             live: Mutex::new(HashMap::new()),
             vectors,
@@ -188,7 +191,7 @@ impl IndexHandle {
                 if record.op == WalOp::Index {
                     replayed_ords.insert(&record.id, record.ord);
                     let parsed = self.parse_for_index(&state, &record.id, &record.source)?;
-                    self.index_vectors(&state, &parsed, record.ord, true)?;
+                    self.replay_vectors(&state, &parsed, record.ord)?;
                     let document = build_tantivy_document(
                         &self.fields,
                         &state,
@@ -209,8 +212,8 @@ impl IndexHandle {
         self.refresh()
     }
 
-    /// Adds the vectors of a parsed document under its key.
-    fn index_vectors(&self, state: &IndexState, parsed: &ParsedDocument, ord: u64, replaying: bool) -> Result<()> {
+    /// Adds the vectors of a replayed document unless the flushed vector index has them.
+    fn replay_vectors(&self, state: &IndexState, parsed: &ParsedDocument, ord: u64) -> Result<()> {
         for (path, value) in &parsed.values {
             let IndexedValue::Vector(vector) = value else {
                 continue;
@@ -218,10 +221,30 @@ impl IndexHandle {
             if let Some(FieldType::DenseVector(params) | FieldType::KnnVector(params)) =
                 state.mapping.field(path).map(|field| &field.field_type)
             {
-                self.vectors.insert(path, params, ord, vector, replaying)?;
+                self.vectors.insert_missing(path, params, ord, vector)?;
             }
         }
         Ok(())
+    }
+
+    /// Queues the vectors of a parsed document for the end of the request.
+    fn queue_vectors(&self, side: &mut WriteSide, state: &IndexState, parsed: &ParsedDocument, ord: u64) {
+        for (path, value) in &parsed.values {
+            let IndexedValue::Vector(vector) = value else {
+                continue;
+            };
+            if let Some(FieldType::DenseVector(params) | FieldType::KnnVector(params)) =
+                state.mapping.field(path).map(|field| &field.field_type)
+            {
+                side.pending_vectors.add(path, params, ord, vector);
+            }
+        }
+    }
+
+    /// Removes a document's vectors, queued or already indexed.
+    fn drop_vectors(&self, side: &mut WriteSide, ord: u64) {
+        side.pending_vectors.remove(ord);
+        self.vectors.delete(ord);
     }
 
     /// Returns the vector fields of this index.

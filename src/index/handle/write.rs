@@ -96,6 +96,8 @@ impl IndexHandle {
             side.wal.sync()?;
             side.dirty = true;
         }
+        let pending = std::mem::take(&mut side.pending_vectors);
+        self.vectors().insert_pending(pending)?;
         Ok(results)
     }
 
@@ -180,7 +182,7 @@ impl IndexHandle {
                 side.next_seq_no += 1;
                 let writer = side.writer.as_ref().ok_or_else(|| Error::internal("writer closed"))?;
                 writer.delete_term(Term::from_field_text(self.fields.id, &id));
-                self.vectors().delete(current.ord);
+                self.drop_vectors(side, current.ord);
                 self.live.lock().insert(
                     id.clone(),
                     LiveEntry {
@@ -303,9 +305,9 @@ impl IndexHandle {
         let document = build_tantivy_document(&self.fields, &state, id, ord, seq_no, version, &stored_source, &parsed);
         writer.add_document(document)?;
         if let Some(current) = current {
-            self.vectors().delete(current.ord);
+            self.drop_vectors(side, current.ord);
         }
-        self.index_vectors(&state, &parsed, ord, false)?;
+        self.queue_vectors(side, &state, &parsed, ord);
         let stored_source = Arc::new(stored_source);
         self.live.lock().insert(
             id.to_string(),

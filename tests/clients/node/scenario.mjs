@@ -26,6 +26,10 @@ const TAG = 'outdoor'
 const [PRICE_GTE, PRICE_LT] = [20, 900]
 const [TAKEN_GTE, TAKEN_LT] = ['2020-07-01', '2023-01-01'] // a bare ISO date is UTC midnight, as in ES
 
+// The kNN step, vectorSearch(): a separate index of seeded random vectors and a keyword `color`.
+const VECTOR_INDEX = 'vectors'
+const [N_VECTORS, DIMS, KNN_K, NUM_CANDIDATES] = [500, 16, 10, 100]
+
 // mulberry32: a small seeded PRNG so the data (and so the expectations) are the same every run.
 function rng (seed) {
   return () => {
@@ -66,6 +70,24 @@ function generateDocs (n = N_DOCS) {
   return docs
 }
 
+// Vectors with float32 components (Math.fround), so the server stores exactly what is sent.
+function generateVectors () {
+  const rand = rng(7)
+  const vector = () => Array.from({ length: DIMS }, () => Math.fround(rand() * 2 - 1))
+  const docs = new Map()
+  for (let i = 0; i < N_VECTORS; i++) {
+    docs.set(`vec-${i}`, { vec: vector(), color: COLORS[Math.floor(rand() * COLORS.length)] })
+  }
+  return { docs, queries: [vector(), vector()] }
+}
+
+// ES cosine `_score`: (1 + cos) / 2.
+function cosineScore (a, b) {
+  let [dot, na, nb] = [0, 0, 0]
+  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i] }
+  return (1 + dot / Math.sqrt(na * nb)) / 2
+}
+
 const hasWord = (doc, word) => doc.caption.split(' ').includes(word)
 const ids = (resp) => resp.hits.hits.map((h) => h._id)
 
@@ -73,6 +95,7 @@ class Scenario {
   constructor (url) {
     this.client = new Client({ node: url, requestTimeout: 30_000 })
     this.docs = generateDocs()
+    this.vectors = generateVectors()
   }
 
   async connect () {
@@ -223,8 +246,50 @@ class Scenario {
     assert.ok(Math.abs(resp.aggregations.avg_price.value - avg) < 1e-6, `avg price: got ${resp.aggregations.avg_price.value}, expected ${avg}`)
   }
 
+  // Top-level knn on a cosine dense_vector, with and without a filter, against the exact answer.
+  async vectorSearch () {
+    const c = this.client
+    const { docs, queries } = this.vectors
+    await c.indices.create({
+      index: VECTOR_INDEX,
+      mappings: {
+        properties: {
+          vec: { type: 'dense_vector', dims: DIMS, similarity: 'cosine', index_options: { type: 'hnsw' } },
+          color: { type: 'keyword' }
+        }
+      }
+    })
+    const result = await c.helpers.bulk({
+      datasource: [...docs.entries()],
+      onDocument: ([id, doc]) => [{ index: { _index: VECTOR_INDEX, _id: id } }, doc]
+    })
+    assert.deepEqual([result.successful, result.failed], [N_VECTORS, 0], 'vector bulk helper result')
+    await c.indices.refresh({ index: VECTOR_INDEX })
+
+    for (const [qi, query] of queries.entries()) {
+      for (const color of [null, COLORS[qi]]) {
+        const what = `top-level knn${color ? ` with filter ${color}` : ''} (query ${qi})`
+        const scored = [...docs]
+          .filter(([, d]) => color === null || d.color === color)
+          .map(([id, d]) => [id, cosineScore(query, d.vec)])
+          .sort((a, b) => b[1] - a[1])
+        const expected = scored.slice(0, KNN_K).map(([id]) => id)
+        const knn = { field: 'vec', query_vector: query, k: KNN_K, num_candidates: NUM_CANDIDATES }
+        if (color) knn.filter = { term: { color } }
+        const resp = await c.search({ index: VECTOR_INDEX, knn })
+        assert.equal(resp.hits.total.value, KNN_K, `${what}: total`)
+        assert.deepEqual(ids(resp), expected, `${what}: ids`)
+        const exact = new Map(scored)
+        for (const hit of resp.hits.hits) {
+          assert.ok(Math.abs(hit._score - exact.get(hit._id)) <= 1e-4,
+            `${what}: _score of ${hit._id}: got ${hit._score}, expected ${exact.get(hit._id)}`)
+        }
+      }
+    }
+  }
+
   async run () {
-    const steps = ['connect', 'createIndex', 'bulkLoad', 'searchMatch', 'searchBoolSortedPaged', 'documentCrud', 'errors', 'aggregations']
+    const steps = ['connect', 'createIndex', 'bulkLoad', 'searchMatch', 'searchBoolSortedPaged', 'documentCrud', 'errors', 'aggregations', 'vectorSearch']
     let failed = 0
     for (const step of steps) {
       try {

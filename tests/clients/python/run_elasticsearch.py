@@ -12,6 +12,7 @@ import scenario
 
 class Api:
     NotFound, BadRequest, Conflict = NotFoundError, BadRequestError, ConflictError
+    DIALECT = "es"  # dense_vector, top-level knn and the knn query (scenario.vector_search)
 
     def __init__(self, url):
         self.es = Elasticsearch(url, request_timeout=30)
@@ -19,8 +20,8 @@ class Api:
     def info(self):
         return self.es.info()
 
-    def create_index(self, index, mappings):
-        return self.es.indices.create(index=index, mappings=mappings)
+    def create_index(self, index, mappings, settings=None):
+        return self.es.indices.create(index=index, mappings=mappings, settings=settings)
 
     def get_mapping(self, index):
         return self.es.indices.get_mapping(index=index)

@@ -13,6 +13,7 @@ import scenario
 
 class Api:
     NotFound, BadRequest, Conflict = NotFoundError, RequestError, ConflictError
+    DIALECT = "opensearch"  # knn_vector and the OpenSearch knn query (scenario.vector_search)
 
     def __init__(self, url):
         self.os = OpenSearch([url], timeout=30)
@@ -20,8 +21,11 @@ class Api:
     def info(self):
         return self.os.info()
 
-    def create_index(self, index, mappings):
-        return self.os.indices.create(index=index, body={"mappings": mappings})
+    def create_index(self, index, mappings, settings=None):
+        body = {"mappings": mappings}
+        if settings:
+            body["settings"] = settings
+        return self.os.indices.create(index=index, body=body)
 
     def get_mapping(self, index):
         return self.os.indices.get_mapping(index=index)

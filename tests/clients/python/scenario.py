@@ -9,6 +9,8 @@ import datetime as dt
 import random
 import sys
 
+import numpy as np
+
 INDEX = "photos"
 N_DOCS = 5000
 
@@ -31,6 +33,17 @@ WORD = "cat"
 TAG = "outdoor"
 PRICE_GTE, PRICE_LT = 20.0, 900.0
 TAKEN_GTE, TAKEN_LT = "2020-07-01", "2023-01-01"
+
+
+# The kNN step, vector_search(): a separate index of seeded random vectors and a keyword `color`.
+VECTOR_INDEX = "vectors"
+N_VECTORS = 2000
+DIMS = 32
+VECTOR_SCALE = 0.15
+KNN_K = 10
+NUM_CANDIDATES = 200  # large against 2,000 vectors: the answers are expected to be exact
+SCORE_TOLERANCE = 1e-4
+MIN_RECALL = 0.9  # asserted; any recall below 1.0 is printed
 
 
 def generate_docs(n=N_DOCS, seed=42):
@@ -78,10 +91,45 @@ def ids(resp):
     return [h["_id"] for h in resp["hits"]["hits"]]
 
 
+class VectorData:
+    """Seeded random vectors, their colors and the query vectors, all float32 as the servers store them."""
+
+    def __init__(self, seed=7):
+        rng = np.random.RandomState(seed)
+        # Scaled so that l2 scores spread over about (0.3, 0.7), where SCORE_TOLERANCE is tight.
+        self.vectors = (VECTOR_SCALE * rng.standard_normal((N_VECTORS, DIMS))).astype(np.float32)
+        self.colors = np.array(COLORS)[rng.randint(len(COLORS), size=N_VECTORS)]
+        self.ids = [f"vec-{i}" for i in range(N_VECTORS)]
+        self.index_of = {doc_id: i for i, doc_id in enumerate(self.ids)}
+        self.queries = (VECTOR_SCALE * rng.standard_normal((3, DIMS))).astype(np.float32)
+
+    def scores(self, metric, query):
+        """`_score` of every vector for `query`, in float64 over the stored float32 values.
+
+        cosine: ES `(1 + cos) / 2`; l2: ES `l2_norm` and OpenSearch `l2`, `1 / (1 + squared distance)`.
+        """
+        x, q = self.vectors.astype(np.float64), query.astype(np.float64)
+        if metric == "cosine":
+            return (1 + x @ q / (np.linalg.norm(x, axis=1) * np.linalg.norm(q))) / 2
+        if metric == "l2":
+            return 1 / (1 + ((x - q) ** 2).sum(axis=1))
+        raise ValueError(metric)
+
+    def exact(self, scores, k, pre_color=None, post_color=None):
+        """Exact top-k (best first) among the vectors of `pre_color` (all if None), then only those of
+        `post_color`: the post-filter of a bool query around a knn query."""
+        candidates = np.arange(N_VECTORS) if pre_color is None else np.flatnonzero(self.colors == pre_color)
+        top = candidates[np.argsort(-scores[candidates], kind="stable")][:k]
+        if post_color is not None:
+            top = top[self.colors[top] == post_color]
+        return [self.ids[i] for i in top]
+
+
 class Scenario:
     def __init__(self, api):
         self.api = api
         self.docs = generate_docs()
+        self.vec = VectorData()
 
     # Steps, in order. Each one is small so a failure names what broke.
 
@@ -218,9 +266,121 @@ class Scenario:
         check(abs(resp["aggregations"]["avg_price"]["value"] - avg) < 1e-6,
               f"avg price: got {resp['aggregations']['avg_price']['value']}, expected {avg}")
 
+    # kNN: ES `dense_vector` + top-level `knn` and `knn` query, or OpenSearch `knn_vector` + `knn`
+    # query, as the adapter's DIALECT says. Expected neighbours and scores come from numpy.
+
+    def vector_search(self):
+        vec = self.vec
+        if self.api.DIALECT == "es":
+            mappings = {"properties": {
+                # hnsw: float vectors only; int8_hnsw + rescore_vector: quantized search, exact
+                # float rescoring of the hits, so ES scores are exact for both.
+                "vec_cos": {"type": "dense_vector", "dims": DIMS, "similarity": "cosine",
+                            "index_options": {"type": "hnsw"}},
+                "vec_l2": {"type": "dense_vector", "dims": DIMS, "similarity": "l2_norm",
+                           "index_options": {"type": "int8_hnsw", "rescore_vector": {"oversample": 3.0}}},
+                "color": {"type": "keyword"},
+            }}
+            settings, fields = None, {"vec_cos": "cosine", "vec_l2": "l2"}
+        else:
+            mappings = {"properties": {
+                "vec": {"type": "knn_vector", "dimension": DIMS,
+                        "method": {"name": "hnsw", "space_type": "l2", "engine": "faiss"}},
+                "color": {"type": "keyword"},
+            }}
+            settings, fields = {"index": {"knn": True}}, {"vec": "l2"}
+
+        check_eq(self.api.create_index(VECTOR_INDEX, mappings, settings)["acknowledged"], True,
+                 "create vector index acknowledged")
+        got = self.api.get_mapping(VECTOR_INDEX)[VECTOR_INDEX]["mappings"]["properties"]
+        for field, spec in mappings["properties"].items():
+            for key in ("type", "dims", "dimension", "similarity"):
+                if key in spec:
+                    check_eq(got[field].get(key), spec[key], f"mapping {key} of {field}")
+
+        actions = ({"_index": VECTOR_INDEX, "_id": doc_id,
+                    "_source": {**{f: vec.vectors[i].tolist() for f in fields}, "color": str(vec.colors[i])}}
+                   for i, doc_id in enumerate(vec.ids))
+        ok, errors = self.api.bulk(actions)
+        check_eq((ok, errors), (N_VECTORS, []), "vector bulk helper result")
+        self.api.refresh(VECTOR_INDEX)
+        check_eq(self.api.count(VECTOR_INDEX)["count"], N_VECTORS, "count after vector bulk")
+
+        recalls = []
+        for qi, query in enumerate(vec.queries):
+            color = COLORS[qi % len(COLORS)]
+            for field, metric in fields.items():
+                scores = vec.scores(metric, query)
+                for what, body, expected in self.knn_cases(field, query, scores, color):
+                    what = f"{what} [{field}, query {qi}]"
+                    resp = self.api.search(VECTOR_INDEX, body)
+                    recalls.append(self.check_knn(what, resp, expected, scores))
+        print(f"       {len(recalls)} kNN searches, recall min {min(recalls):.3f} mean {np.mean(recalls):.3f}")
+
+    def knn_cases(self, field, query, scores, color):
+        """(what, request body, (expected ids best first, expected total or None, color filter)) per search;
+        `scores` are the exact scores of every vector for `query`."""
+        vec, q, k = self.vec, query.tolist(), KNN_K
+        if self.api.DIALECT != "es":
+            plain = vec.exact(scores, k)
+            filtered = vec.exact(scores, k, pre_color=color)
+            return [
+                ("knn query", {"size": k, "query": {"knn": {field: {"vector": q, "k": k}}}},
+                 (plain, None, None)),
+                ("knn query with filter",
+                 {"size": k, "query": {"knn": {field: {"vector": q, "k": k, "filter": {"term": {"color": color}}}}}},
+                 (filtered, None, color)),
+            ]
+        knn = {"field": field, "query_vector": q, "k": k, "num_candidates": NUM_CANDIDATES}
+        term = {"term": {"color": color}}
+        # A bool filter around a knn query is a post-filter on its k neighbours (ES docs, knn query).
+        wide = 5 * k
+        post = vec.exact(scores, wide, post_color=color)
+        check(len(post) >= 3, f"generated data gives enough post-filtered neighbours ({len(post)})")
+        return [
+            ("top-level knn", {"knn": knn}, (vec.exact(scores, k), k, None)),
+            ("top-level knn with filter", {"knn": {**knn, "filter": term}},
+             (vec.exact(scores, k, pre_color=color), k, color)),
+            ("knn query in bool.must with filter",
+             {"query": {"bool": {"must": [{"knn": {**knn, "filter": term}}]}}, "size": k},
+             (vec.exact(scores, k, pre_color=color), k, color)),
+            ("knn query in bool.must, bool.filter",
+             {"query": {"bool": {"must": [{"knn": {**knn, "k": wide}}], "filter": [term]}}, "size": wide},
+             (post, len(post), color)),
+        ]
+
+    def check_knn(self, what, resp, expected, scores):
+        """Hits against the exact answer; returns the recall."""
+        expected_ids, expected_total, color = expected
+        got = ids(resp)
+        if expected_total is None:  # OpenSearch: k neighbours per shard *and segment*, `size` of them returned
+            check(total(resp) >= len(got), f"{what}: total {total(resp)} below the {len(got)} hits")
+        else:
+            check_eq(total(resp), expected_total, f"{what}: total")
+        check_eq(len(got), len(expected_ids), f"{what}: number of hits")
+        idx = [self.vec.index_of[i] for i in got]
+        if color is not None:
+            check_eq({str(self.vec.colors[i]) for i in idx} - {color}, set(), f"{what}: colors outside the filter")
+        for hit, i in zip(resp["hits"]["hits"], idx):
+            check(abs(hit["_score"] - scores[i]) <= SCORE_TOLERANCE,
+                  f"{what}: _score of {hit['_id']}: got {hit['_score']}, expected {scores[i]:.7f}")
+        recall = len(set(got) & set(expected_ids)) / len(expected_ids)
+        if recall < 1:
+            print(f"       {what}: recall {recall:.3f}; missing {sorted(set(expected_ids) - set(got))}, "
+                  f"extra {sorted(set(got) - set(expected_ids))}")
+        check(recall >= MIN_RECALL, f"{what}: recall {recall:.3f} < {MIN_RECALL}")
+        # Best first (ties within float32 rounding may come in either order).
+        returned = [h["_score"] for h in resp["hits"]["hits"]]
+        check(returned == sorted(returned, reverse=True), f"{what}: hits not sorted by _score: {returned}")
+        exact = [scores[i] for i in idx]
+        check(all(a >= b - 1e-6 for a, b in zip(exact, exact[1:])),
+              f"{what}: hits not best first by exact score: {list(zip(got, exact))}")
+        return recall
+
     def run(self):
         steps = [self.connect, self.create_index, self.bulk_load, self.search_match,
-                 self.search_bool_sorted_paged, self.document_crud, self.errors, self.aggregations]
+                 self.search_bool_sorted_paged, self.document_crud, self.errors, self.aggregations,
+                 self.vector_search]
         failed = 0
         for step in steps:
             try:
