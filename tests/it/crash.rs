@@ -81,7 +81,7 @@ fn acknowledged_documents_survive_sigkill_during_bulk_load() {
         "PUT",
         "/crash",
         "application/json",
-        b"{\"settings\":{\"index\":{\"refresh_interval\":\"200ms\"}}}",
+        br#"{"settings":{"index":{"refresh_interval":"200ms"}},"mappings":{"properties":{"vec":{"type":"dense_vector","dims":4,"similarity":"l2_norm"}}}}"#,
     )
     .expect("create");
     assert_eq!(status, 200);
@@ -94,7 +94,10 @@ fn acknowledged_documents_survive_sigkill_during_bulk_load() {
                 let id = format!("{batch}-{item}");
                 body.extend(serde_json::to_vec(&json!({"index": {"_index": "crash", "_id": id}})).expect("json"));
                 body.push(b'\n');
-                body.extend(serde_json::to_vec(&json!({"caption": format!("photo {id}"), "n": batch})).expect("json"));
+                body.extend(
+                    serde_json::to_vec(&json!({"caption": format!("photo {id}"), "n": batch, "vec": [batch as f32, item as f32, 1.0, 0.0]}))
+                        .expect("json"),
+                );
                 body.push(b'\n');
             }
             match request(port, "POST", "/_bulk", "application/x-ndjson", &body) {
@@ -134,6 +137,17 @@ fn acknowledged_documents_survive_sigkill_during_bulk_load() {
             }
         }
     }
+    // Every acknowledged vector is searchable after the restart too.
+    let k = acknowledged.len().min(10_000);
+    let knn = serde_json::to_vec(&json!({"knn": {"field": "vec", "query_vector": [0.0, 0.0, 1.0, 0.0], "k": k, "num_candidates": 10_000}, "size": 0, "track_total_hits": true}))
+        .expect("json");
+    let (status, found) = request(port, "POST", "/crash/_search", "application/json", &knn).expect("knn");
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(
+        found["hits"]["total"]["value"].as_u64(),
+        Some(k as u64),
+        "kNN after restart: {found}"
+    );
     restarted.kill().expect("stop");
     restarted.wait().expect("reap");
     assert!(
