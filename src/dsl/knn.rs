@@ -187,7 +187,7 @@ pub fn parse_opensearch_knn(object: &Map<String, Value>) -> Result<KnnClause> {
     }
     if k.is_some_and(|k| k > NUM_CANDIDATES_LIMIT) {
         return Err(Error::illegal_argument(format!(
-            "[knn] requires k <= {NUM_CANDIDATES_LIMIT}"
+            "[knn] requires k to be in the range (0, {NUM_CANDIDATES_LIMIT}]"
         )));
     }
     let ef_search = body

@@ -10,6 +10,7 @@ use tantivy::collector::DocSetCollector;
 use tantivy::query::{BooleanQuery, Occur, Query};
 
 use super::IndexHandle;
+use super::mapping::vector::check_query_vector;
 use super::mapping::{FieldType, VectorParams, VectorSimilarity};
 use super::to_tantivy::QueryBuilder;
 use super::vectors::engine_config;
@@ -74,6 +75,7 @@ pub fn search_clause(
             config.dims
         )));
     }
+    check_query_vector(params, &clause.query_vector).map_err(Error::illegal_argument)?;
     let Some(index) = handle.vectors().field(&clause.field, params)? else {
         return Ok(Vec::new());
     };
@@ -194,11 +196,13 @@ pub fn resolve_knn_queries(
     searcher: &Searcher,
     query: &QueryAst,
     default_k: usize,
+    alias_filters: &[QueryAst],
     now_millis: i64,
 ) -> Result<QueryAst> {
     Ok(match query {
         QueryAst::Knn(clause) => {
-            let hits = search_clause(handle, searcher, clause, default_k, &[], now_millis)?;
+            // Alias filters pre-filter kNN queries, as they do the top-level kNN option.
+            let hits = search_clause(handle, searcher, clause, default_k, alias_filters, now_millis)?;
             scored_keys(&hits, clause.boost, &clause.field)
         }
         QueryAst::Bool {
@@ -212,7 +216,7 @@ pub fn resolve_knn_queries(
             let resolve_all = |clauses: &[QueryAst]| -> Result<Vec<QueryAst>> {
                 clauses
                     .iter()
-                    .map(|clause| resolve_knn_queries(handle, searcher, clause, default_k, now_millis))
+                    .map(|clause| resolve_knn_queries(handle, searcher, clause, default_k, alias_filters, now_millis))
                     .collect()
             };
             QueryAst::Bool {
@@ -231,13 +235,20 @@ pub fn resolve_knn_queries(
         } => QueryAst::DisMax {
             queries: queries
                 .iter()
-                .map(|clause| resolve_knn_queries(handle, searcher, clause, default_k, now_millis))
+                .map(|clause| resolve_knn_queries(handle, searcher, clause, default_k, alias_filters, now_millis))
                 .collect::<Result<_>>()?,
             tie_breaker: *tie_breaker,
             boost: *boost,
         },
         QueryAst::ConstantScore { filter, boost } => QueryAst::ConstantScore {
-            filter: Box::new(resolve_knn_queries(handle, searcher, filter, default_k, now_millis)?),
+            filter: Box::new(resolve_knn_queries(
+                handle,
+                searcher,
+                filter,
+                default_k,
+                alias_filters,
+                now_millis,
+            )?),
             boost: *boost,
         },
         QueryAst::Boosting {
@@ -246,8 +257,22 @@ pub fn resolve_knn_queries(
             negative_boost,
             boost,
         } => QueryAst::Boosting {
-            positive: Box::new(resolve_knn_queries(handle, searcher, positive, default_k, now_millis)?),
-            negative: Box::new(resolve_knn_queries(handle, searcher, negative, default_k, now_millis)?),
+            positive: Box::new(resolve_knn_queries(
+                handle,
+                searcher,
+                positive,
+                default_k,
+                alias_filters,
+                now_millis,
+            )?),
+            negative: Box::new(resolve_knn_queries(
+                handle,
+                searcher,
+                negative,
+                default_k,
+                alias_filters,
+                now_millis,
+            )?),
             negative_boost: *negative_boost,
             boost: *boost,
         },
@@ -258,7 +283,14 @@ pub fn resolve_knn_queries(
             min_score,
             boost,
         } => QueryAst::ScriptScore {
-            query: Box::new(resolve_knn_queries(handle, searcher, query, default_k, now_millis)?),
+            query: Box::new(resolve_knn_queries(
+                handle,
+                searcher,
+                query,
+                default_k,
+                alias_filters,
+                now_millis,
+            )?),
             script: script.clone(),
             params: params.clone(),
             min_score: *min_score,
@@ -266,7 +298,14 @@ pub fn resolve_knn_queries(
         },
         QueryAst::Named { name, query } => QueryAst::Named {
             name: name.clone(),
-            query: Box::new(resolve_knn_queries(handle, searcher, query, default_k, now_millis)?),
+            query: Box::new(resolve_knn_queries(
+                handle,
+                searcher,
+                query,
+                default_k,
+                alias_filters,
+                now_millis,
+            )?),
         },
         other => other.clone(),
     })

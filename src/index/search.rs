@@ -342,8 +342,14 @@ fn scoped_request(
 ) -> Result<SearchRequest> {
     let mut scoped = request.with_alias_filters(&target.alias_filters);
     if knn::has_knn(&scoped.query) {
-        scoped.query =
-            knn::resolve_knn_queries(&target.handle, searcher, &scoped.query, request.size.max(1), now_millis)?;
+        scoped.query = knn::resolve_knn_queries(
+            &target.handle,
+            searcher,
+            &scoped.query,
+            request.size.max(1),
+            &target.alias_filters,
+            now_millis,
+        )?;
     }
     if !request.knn.is_empty() {
         let mut should = vec![scoped.query.clone()];

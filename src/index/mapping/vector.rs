@@ -233,14 +233,14 @@ pub fn parse_dense_vector(path: &str, params: &Map<String, Value>) -> Result<Vec
         "max_inner_product" => VectorSimilarity::MaxInnerProduct,
         other => {
             return Err(mapper_error(format!(
-                "Unknown value [{other}] for field [similarity] - accepted values are [l2_norm, dot_product, cosine, max_inner_product]"
+                "Unknown value [{other}] for field [similarity] - accepted values are [l2_norm, cosine, dot_product, max_inner_product]"
             )));
         }
     };
     if element == VectorElement::Bit && similarity != VectorSimilarity::L2Norm {
-        return Err(mapper_error(format!(
-            "The [{similarity_name}] similarity does not support [bit] vectors; use [l2_norm] for field [{path}]"
-        )));
+        return Err(mapper_error(
+            "The [l2_norm] similarity is the only supported similarity for bit vectors".to_string(),
+        ));
     }
     if !indexed && (params.contains_key("similarity") || params.contains_key("index_options")) {
         return Err(mapper_error(format!(
@@ -370,16 +370,20 @@ pub fn parse_vector_value(
         }
     };
     if params.element != VectorElement::Float {
-        for component in &components {
-            if component.fract() != 0.0 || !(-128.0..=127.0).contains(component) {
+        let element = if params.element == VectorElement::Byte {
+            "byte"
+        } else {
+            "bit"
+        };
+        for (dim, component) in components.iter().enumerate() {
+            if component.fract() != 0.0 {
                 return Err(format!(
-                    "element_type [{}] vectors only support integers between [-128, 127] but found [{component}] at dim [{}]",
-                    if params.element == VectorElement::Byte {
-                        "byte"
-                    } else {
-                        "bit"
-                    },
-                    components.iter().position(|other| other == component).unwrap_or(0)
+                    "element_type [{element}] vectors only support non-decimal values but found decimal value [{component}] at dim [{dim}];"
+                ));
+            }
+            if !(-128.0..=127.0).contains(component) {
+                return Err(format!(
+                    "element_type [{element}] vectors only support integers between [-128, 127] but found [{component}] at dim [{dim}];"
                 ));
             }
         }
@@ -396,27 +400,37 @@ pub fn parse_vector_value(
             "The [dense_vector] field [{path}] in doc [document with id '{doc_id}'] has a different number of dimensions [{provided}] than defined in the mapping [{dims}]"
         ));
     }
+    check_magnitude(params, &components)?;
+    Ok(components)
+}
+
+/// Checks a query vector the way ES checks query vectors (zero vectors for cosine, unit
+/// length for float dot_product), with ES's messages.
+pub fn check_query_vector(params: &VectorParams, vector: &[f32]) -> std::result::Result<(), String> {
+    check_magnitude(params, vector)
+}
+
+/// Rejects zero vectors for cosine and non-unit float vectors for dot_product.
+fn check_magnitude(params: &VectorParams, vector: &[f32]) -> std::result::Result<(), String> {
     let preview = || {
-        let shown: Vec<String> = components
+        let shown: Vec<String> = vector
             .iter()
             .take(10)
             .map(|component| format!("{component:?}"))
             .collect();
-        format!(
-            "[{}{}]",
-            shown.join(", "),
-            if components.len() > 10 { ", ..." } else { "" }
-        )
+        format!("[{}{}]", shown.join(", "), if vector.len() > 10 { ", ..." } else { "" })
     };
-    let magnitude = components
+    let magnitude = vector
         .iter()
         .map(|component| f64::from(*component).powi(2))
         .sum::<f64>()
         .sqrt();
     match params.similarity {
-        VectorSimilarity::Cosine | VectorSimilarity::OsCosine if magnitude == 0.0 => Err(format!(
-            "The [{}] similarity does not support vectors with zero magnitude. Preview of invalid vector: {}",
-            params.similarity_name(),
+        VectorSimilarity::OsCosine if magnitude == 0.0 => {
+            Err("zero vector is not supported when space type is [cosinesimil]".to_string())
+        }
+        VectorSimilarity::Cosine if magnitude == 0.0 => Err(format!(
+            "The [cosine] similarity does not support vectors with zero magnitude. Preview of invalid vector: {}",
             preview()
         )),
         VectorSimilarity::DotProduct if params.element == VectorElement::Float && (magnitude - 1.0).abs() > 1e-4 => {
@@ -425,7 +439,7 @@ pub fn parse_vector_value(
                 preview()
             ))
         }
-        _ => Ok(components),
+        _ => Ok(()),
     }
 }
 
