@@ -425,10 +425,22 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
             && request.terminate_after.is_none();
         if simple {
             let limit = needed.max(1);
-            let (top, count) = searcher
-                .search(query.as_ref(), &(TopDocs::with_limit(limit).order_by_score(), Count))
-                .map_err(|error| shard_failure(error.into()))?;
-            total += count as u64;
+            let (top, count) = match request.track_total_hits {
+                // Counting every match would stop tantivy from skipping non-competitive
+                // documents; like ES, count exactly only up to the tracking limit.
+                TrackTotalHits::UpTo(cap) => {
+                    let top = searcher
+                        .search(query.as_ref(), &TopDocs::with_limit(limit).order_by_score())
+                        .map_err(|error| shard_failure(error.into()))?;
+                    let count = count_up_to(&searcher, query.as_ref(), cap.saturating_add(1)).map_err(shard_failure)?;
+                    (top, count)
+                }
+                TrackTotalHits::Exact | TrackTotalHits::Disabled => searcher
+                    .search(query.as_ref(), &(TopDocs::with_limit(limit).order_by_score(), Count))
+                    .map(|(top, count)| (top, count as u64))
+                    .map_err(|error| shard_failure(error.into()))?,
+            };
+            total += count;
             candidates.extend(top.into_iter().map(|(score, address)| Candidate {
                 index_position,
                 address,
@@ -551,6 +563,27 @@ pub fn shortest_f64(score: f32) -> f64 {
 /// Returns a score as ES prints it.
 pub fn score_json(score: f32) -> Value {
     json!(shortest_f64(score))
+}
+
+/// Counts live matches without scoring, stopping at `cap`.
+fn count_up_to(searcher: &Searcher, query: &dyn Query, cap: u64) -> Result<u64> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut count = 0u64;
+    for segment in searcher.segment_readers() {
+        if count >= cap {
+            break;
+        }
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        let alive = segment.alive_bitset();
+        let mut doc = scorer.doc();
+        while doc != tantivy::TERMINATED && count < cap {
+            if alive.is_none_or(|bits| bits.is_alive(doc)) {
+                count += 1;
+            }
+            doc = scorer.advance();
+        }
+    }
+    Ok(count)
 }
 
 /// Converts a tantivy explanation into ES's `{value, description, details}`.

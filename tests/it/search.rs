@@ -397,3 +397,25 @@ async fn terminate_after_stops_collecting() {
     assert_eq!(untouched.json["terminated_early"], false);
     assert_eq!(untouched.json["hits"]["total"]["value"], 3);
 }
+
+#[tokio::test]
+async fn track_total_hits_caps_the_count() {
+    let app = photos().await;
+    let capped = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"track_total_hits": 2, "query": {"match_all": {}}})),
+        )
+        .await;
+    assert_eq!(capped.json["hits"]["total"], json!({"value": 2, "relation": "gte"}));
+    let exact = app
+        .call("POST", "/photos/_search", Some(json!({"track_total_hits": 3})))
+        .await;
+    assert_eq!(exact.json["hits"]["total"], json!({"value": 3, "relation": "eq"}));
+    let disabled = app
+        .call("POST", "/photos/_search", Some(json!({"track_total_hits": false})))
+        .await;
+    assert!(disabled.json["hits"].get("total").is_none());
+    assert_eq!(disabled.json["hits"]["hits"].as_array().map(Vec::len), Some(3));
+}
