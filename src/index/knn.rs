@@ -199,116 +199,16 @@ pub fn resolve_knn_queries(
     alias_filters: &[QueryAst],
     now_millis: i64,
 ) -> Result<QueryAst> {
-    Ok(match query {
+    match query {
         QueryAst::Knn(clause) => {
             // Alias filters pre-filter kNN queries, as they do the top-level kNN option.
             let hits = search_clause(handle, searcher, clause, default_k, alias_filters, now_millis)?;
-            scored_keys(&hits, clause.boost, &clause.field)
+            Ok(scored_keys(&hits, clause.boost, &clause.field))
         }
-        QueryAst::Bool {
-            must,
-            should,
-            filter,
-            must_not,
-            minimum_should_match,
-            boost,
-        } => {
-            let resolve_all = |clauses: &[QueryAst]| -> Result<Vec<QueryAst>> {
-                clauses
-                    .iter()
-                    .map(|clause| resolve_knn_queries(handle, searcher, clause, default_k, alias_filters, now_millis))
-                    .collect()
-            };
-            QueryAst::Bool {
-                must: resolve_all(must)?,
-                should: resolve_all(should)?,
-                filter: resolve_all(filter)?,
-                must_not: resolve_all(must_not)?,
-                minimum_should_match: minimum_should_match.clone(),
-                boost: *boost,
-            }
-        }
-        QueryAst::DisMax {
-            queries,
-            tie_breaker,
-            boost,
-        } => QueryAst::DisMax {
-            queries: queries
-                .iter()
-                .map(|clause| resolve_knn_queries(handle, searcher, clause, default_k, alias_filters, now_millis))
-                .collect::<Result<_>>()?,
-            tie_breaker: *tie_breaker,
-            boost: *boost,
-        },
-        QueryAst::ConstantScore { filter, boost } => QueryAst::ConstantScore {
-            filter: Box::new(resolve_knn_queries(
-                handle,
-                searcher,
-                filter,
-                default_k,
-                alias_filters,
-                now_millis,
-            )?),
-            boost: *boost,
-        },
-        QueryAst::Boosting {
-            positive,
-            negative,
-            negative_boost,
-            boost,
-        } => QueryAst::Boosting {
-            positive: Box::new(resolve_knn_queries(
-                handle,
-                searcher,
-                positive,
-                default_k,
-                alias_filters,
-                now_millis,
-            )?),
-            negative: Box::new(resolve_knn_queries(
-                handle,
-                searcher,
-                negative,
-                default_k,
-                alias_filters,
-                now_millis,
-            )?),
-            negative_boost: *negative_boost,
-            boost: *boost,
-        },
-        QueryAst::ScriptScore {
-            query,
-            script,
-            params,
-            min_score,
-            boost,
-        } => QueryAst::ScriptScore {
-            query: Box::new(resolve_knn_queries(
-                handle,
-                searcher,
-                query,
-                default_k,
-                alias_filters,
-                now_millis,
-            )?),
-            script: script.clone(),
-            params: params.clone(),
-            min_score: *min_score,
-            boost: *boost,
-        },
-        QueryAst::Named { name, query } => QueryAst::Named {
-            name: name.clone(),
-            query: Box::new(resolve_knn_queries(
-                handle,
-                searcher,
-                query,
-                default_k,
-                alias_filters,
-                now_millis,
-            )?),
-        },
-        other => other.clone(),
-    })
+        other => other.try_map_children(&mut |child| {
+            resolve_knn_queries(handle, searcher, child, default_k, alias_filters, now_millis)
+        }),
+    }
 }
 
 /// A query node holding kNN results.

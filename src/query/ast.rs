@@ -300,6 +300,81 @@ pub enum QueryAst {
 }
 
 impl QueryAst {
+    /// Returns a copy whose direct child queries are replaced by `map(child)`; leaves are
+    /// cloned as they are.
+    pub fn try_map_children<E>(&self, map: &mut dyn FnMut(&QueryAst) -> Result<QueryAst, E>) -> Result<QueryAst, E> {
+        let mut all =
+            |clauses: &[QueryAst]| -> Result<Vec<QueryAst>, E> { clauses.iter().map(|clause| map(clause)).collect() };
+        Ok(match self {
+            QueryAst::Bool {
+                must,
+                should,
+                filter,
+                must_not,
+                minimum_should_match,
+                boost,
+            } => QueryAst::Bool {
+                must: all(must)?,
+                should: all(should)?,
+                filter: all(filter)?,
+                must_not: all(must_not)?,
+                minimum_should_match: minimum_should_match.clone(),
+                boost: *boost,
+            },
+            QueryAst::DisMax {
+                queries,
+                tie_breaker,
+                boost,
+            } => QueryAst::DisMax {
+                queries: all(queries)?,
+                tie_breaker: *tie_breaker,
+                boost: *boost,
+            },
+            QueryAst::ConstantScore { filter, boost } => QueryAst::ConstantScore {
+                filter: Box::new(map(filter)?),
+                boost: *boost,
+            },
+            QueryAst::Boosting {
+                positive,
+                negative,
+                negative_boost,
+                boost,
+            } => QueryAst::Boosting {
+                positive: Box::new(map(positive)?),
+                negative: Box::new(map(negative)?),
+                negative_boost: *negative_boost,
+                boost: *boost,
+            },
+            QueryAst::ScriptScore {
+                query,
+                script,
+                params,
+                min_score,
+                boost,
+            } => QueryAst::ScriptScore {
+                query: Box::new(map(query)?),
+                script: script.clone(),
+                params: params.clone(),
+                min_score: *min_score,
+                boost: *boost,
+            },
+            QueryAst::Named { name, query } => QueryAst::Named {
+                name: name.clone(),
+                query: Box::new(map(query)?),
+            },
+            QueryAst::AnyField {
+                fields,
+                query,
+                tie_breaker,
+            } => QueryAst::AnyField {
+                fields: fields.clone(),
+                query: Box::new(map(query)?),
+                tie_breaker: *tie_breaker,
+            },
+            leaf => leaf.clone(),
+        })
+    }
+
     /// Returns every `_name`d clause of the tree, outermost first.
     pub fn named_queries(&self) -> Vec<(String, QueryAst)> {
         let mut found = Vec::new();
