@@ -87,6 +87,18 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
+/// CPU time of the calling thread (excludes time preempted by other processes, which matters
+/// on a shared two-core machine).
+fn thread_cpu_time() -> Duration {
+    let mut spec = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `spec` is a valid, writable timespec for the duration of the call.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut spec) };
+    if status != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(spec.tv_sec as u64, spec.tv_nsec as u32)
+}
+
 fn percentile_us(sorted: &[Duration], fraction: f64) -> u128 {
     if sorted.is_empty() {
         return 0;
@@ -94,31 +106,44 @@ fn percentile_us(sorted: &[Duration], fraction: f64) -> u128 {
     sorted[((sorted.len() - 1) as f64 * fraction) as usize].as_micros()
 }
 
-/// Answers every query once on `threads` threads; returns hits per query and latencies.
+/// One pass over the queries.
+#[derive(Default)]
+struct QueryPass {
+    /// Keys found, per query.
+    hits: Vec<Vec<u64>>,
+    latencies: Vec<Duration>,
+    /// Wall time of the whole pass.
+    elapsed: Duration,
+    /// CPU time the search threads used.
+    cpu: Duration,
+}
+
+/// Answers every query once on `threads` threads.
 fn run_queries(
     index: &VectorIndex,
     queries: &[f32],
     dims: usize,
     params: &SearchParams,
     threads: usize,
-) -> anyhow::Result<(Vec<Vec<u64>>, Vec<Duration>, Duration)> {
+) -> anyhow::Result<QueryPass> {
     let count = queries.len() / dims;
     let per_thread = count.div_ceil(threads.max(1));
     let started = Instant::now();
-    let outcomes: Vec<anyhow::Result<(Vec<Vec<u64>>, Vec<Duration>)>> = std::thread::scope(|scope| {
+    let outcomes: Vec<anyhow::Result<QueryPass>> = std::thread::scope(|scope| {
         let workers: Vec<_> = queries
             .chunks(per_thread * dims)
             .map(|chunk| {
-                scope.spawn(move || -> anyhow::Result<(Vec<Vec<u64>>, Vec<Duration>)> {
-                    let mut hits = Vec::with_capacity(chunk.len() / dims);
-                    let mut latencies = Vec::with_capacity(chunk.len() / dims);
+                scope.spawn(move || -> anyhow::Result<QueryPass> {
+                    let cpu_started = thread_cpu_time();
+                    let mut pass = QueryPass::default();
                     for query in chunk.chunks_exact(dims) {
                         let sent = Instant::now();
                         let found = index.search(query, params, None)?;
-                        latencies.push(sent.elapsed());
-                        hits.push(found.iter().map(|neighbor| neighbor.key).collect());
+                        pass.latencies.push(sent.elapsed());
+                        pass.hits.push(found.iter().map(|neighbor| neighbor.key).collect());
                     }
-                    Ok((hits, latencies))
+                    pass.cpu = thread_cpu_time().saturating_sub(cpu_started);
+                    Ok(pass)
                 })
             })
             .collect();
@@ -131,15 +156,17 @@ fn run_queries(
             })
             .collect()
     });
-    let elapsed = started.elapsed();
-    let mut hits = Vec::with_capacity(count);
-    let mut latencies = Vec::with_capacity(count);
+    let mut total = QueryPass {
+        elapsed: started.elapsed(),
+        ..QueryPass::default()
+    };
     for outcome in outcomes {
-        let (worker_hits, worker_latencies) = outcome?;
-        hits.extend(worker_hits);
-        latencies.extend(worker_latencies);
+        let worker = outcome?;
+        total.hits.extend(worker.hits);
+        total.latencies.extend(worker.latencies);
+        total.cpu += worker.cpu;
     }
-    Ok((hits, latencies, elapsed))
+    Ok(total)
 }
 
 fn recall(hits: &[Vec<u64>], truth: &[i32], truth_dims: usize, k: usize) -> f64 {
@@ -216,7 +243,7 @@ pub fn run_knn(options: &KnnBenchOptions) -> anyhow::Result<Vec<Value>> {
         Quantization::Binary => "binary",
     };
     let mut lines = Vec::new();
-    let mut emit = |ef: usize, recall_at_k: f64, qps: f64, latencies: &mut Vec<Duration>| {
+    let mut emit = |ef: usize, recall_at_k: f64, qps: f64, cpu_qps: f64, latencies: &mut Vec<Duration>| {
         latencies.sort();
         let mut line = json!({
             "engine": if ef == 0 { "iris-exact" } else { "iris" },
@@ -225,6 +252,7 @@ pub fn run_knn(options: &KnnBenchOptions) -> anyhow::Result<Vec<Value>> {
         });
         line[format!("recall_at_{}", options.k)] = json!((recall_at_k * 10_000.0).round() / 10_000.0);
         line["qps"] = json!(qps.round());
+        line["cpu_qps"] = json!(cpu_qps.round());
         line["p50_us"] = json!(percentile_us(latencies, 0.50));
         line["p99_us"] = json!(percentile_us(latencies, 0.99));
         line["build_s"] = if build_s.is_nan() {
@@ -240,21 +268,20 @@ pub fn run_knn(options: &KnnBenchOptions) -> anyhow::Result<Vec<Value>> {
     for &ef in &options.ef_search {
         let params = SearchParams::new(options.k).with_num_candidates(ef);
         let mut best = Duration::MAX;
+        let mut best_cpu = Duration::MAX;
         let mut all_latencies = Vec::new();
         let mut last_hits = Vec::new();
         for _ in 0..options.repeat.max(1) {
-            let (hits, latencies, elapsed) = run_queries(&index, &queries, dims, &params, options.threads)?;
-            best = best.min(elapsed);
-            all_latencies.extend(latencies);
-            last_hits = hits;
+            let pass = run_queries(&index, &queries, dims, &params, options.threads)?;
+            best = best.min(pass.elapsed);
+            best_cpu = best_cpu.min(pass.cpu);
+            all_latencies.extend(pass.latencies);
+            last_hits = pass.hits;
         }
         let qps = last_hits.len() as f64 / best.as_secs_f64();
-        emit(
-            ef,
-            recall(&last_hits, &truth, truth_dims, options.k),
-            qps,
-            &mut all_latencies,
-        );
+        let cpu_qps = last_hits.len() as f64 / best_cpu.as_secs_f64() * options.threads as f64;
+        let recall_at_k = recall(&last_hits, &truth, truth_dims, options.k);
+        emit(ef, recall_at_k, qps, cpu_qps, &mut all_latencies);
     }
     if options.exact_queries > 0 {
         let subset = &queries[..(options.exact_queries * dims).min(queries.len())];
@@ -262,9 +289,11 @@ pub fn run_knn(options: &KnnBenchOptions) -> anyhow::Result<Vec<Value>> {
             exact: true,
             ..SearchParams::new(options.k)
         };
-        let (hits, mut latencies, elapsed) = run_queries(&index, subset, dims, &params, options.threads)?;
-        let qps = hits.len() as f64 / elapsed.as_secs_f64();
-        emit(0, recall(&hits, &truth, truth_dims, options.k), qps, &mut latencies);
+        let mut pass = run_queries(&index, subset, dims, &params, options.threads)?;
+        let qps = pass.hits.len() as f64 / pass.elapsed.as_secs_f64();
+        let cpu_qps = pass.hits.len() as f64 / pass.cpu.as_secs_f64() * options.threads as f64;
+        let recall_at_k = recall(&pass.hits, &truth, truth_dims, options.k);
+        emit(0, recall_at_k, qps, cpu_qps, &mut pass.latencies);
     }
     drop(index);
     if options.folder.is_none() {

@@ -303,8 +303,7 @@ impl QueryAst {
     /// Returns a copy whose direct child queries are replaced by `map(child)`; leaves are
     /// cloned as they are.
     pub fn try_map_children<E>(&self, map: &mut dyn FnMut(&QueryAst) -> Result<QueryAst, E>) -> Result<QueryAst, E> {
-        let mut all =
-            |clauses: &[QueryAst]| -> Result<Vec<QueryAst>, E> { clauses.iter().map(|clause| map(clause)).collect() };
+        let mut all = |clauses: &[QueryAst]| -> Result<Vec<QueryAst>, E> { clauses.iter().map(&mut *map).collect() };
         Ok(match self {
             QueryAst::Bool {
                 must,

@@ -32,6 +32,12 @@ pub(crate) trait Scorer {
 }
 
 const NO_ENTRY: u64 = u64::MAX;
+/// Whether layer-0 lists are topped up with the closest candidates the heuristic pruned
+/// (the paper's `keepPrunedConnections`): on tightly clustered data the heuristic alone keeps
+/// few links between clusters and queries that fall between clusters get lost.
+const KEEP_PRUNED_LEVEL0: bool = true;
+/// How many neighbours ahead of the one being scored are prefetched.
+const PREFETCH_AHEAD: usize = 1;
 /// Levels are capped (a level above 16 at M ≥ 2 has probability < 2⁻¹⁶ per node).
 const MAX_LEVEL: u8 = 16;
 
@@ -206,14 +212,14 @@ impl Graph {
             }
             self.read_neighbors(closest.id, level, neighbors);
             neighbors.retain(|id| !visited.check_and_mark(*id));
-            if let Some(first) = neighbors.first() {
-                scorer.prefetch(*first);
+            for &ahead in neighbors.iter().take(PREFETCH_AHEAD) {
+                scorer.prefetch(ahead);
             }
             for (position, &neighbor) in neighbors.iter().enumerate() {
-                // Load the next row while this one is scored (hnswlib's pattern: prefetching
-                // every row at once stalls on the line-fill buffers).
-                if let Some(next) = neighbors.get(position + 1) {
-                    scorer.prefetch(*next);
+                // Start loading a row a few neighbours ahead while this one is scored
+                // (prefetching every row at once stalls on the line-fill buffers).
+                if let Some(ahead) = neighbors.get(position + PREFETCH_AHEAD) {
+                    scorer.prefetch(*ahead);
                 }
                 let distance = scorer.distance(neighbor);
                 if results.len() < ef || distance < bound {
@@ -276,7 +282,13 @@ impl Graph {
         for level in (0..=node_level.min(max_level)).rev() {
             self.search_layer(scorer, &entry_points, level, ef_construction, &|_| true, scratch);
             scratch.drain_results_sorted();
-            select_by_heuristic(&scratch.sorted, self.m, pair_distance, &mut selected);
+            select_by_heuristic(
+                &scratch.sorted,
+                self.m,
+                level == 0 && KEEP_PRUNED_LEVEL0,
+                pair_distance,
+                &mut selected,
+            );
             {
                 let _guard = self.locks[node as usize].lock();
                 self.read_neighbors(node, level, &mut scratch.neighbors);
@@ -296,7 +308,13 @@ impl Graph {
                         .collect();
                     merged.sort_unstable();
                     let mut kept = Vec::new();
-                    select_by_heuristic(&merged, self.capacity(level), pair_distance, &mut kept);
+                    select_by_heuristic(
+                        &merged,
+                        self.capacity(level),
+                        level == 0 && KEEP_PRUNED_LEVEL0,
+                        pair_distance,
+                        &mut kept,
+                    );
                     self.write_neighbors(node, level, kept.iter().map(|candidate| candidate.id));
                 }
             }
@@ -343,7 +361,14 @@ impl Graph {
         candidates.push(Candidate { distance, id: new });
         candidates.sort_unstable();
         let mut kept = Vec::with_capacity(self.capacity(level));
-        select_by_heuristic(&candidates, self.capacity(level), pair_distance, &mut kept);
+        select_by_heuristic(
+            &candidates,
+            self.capacity(level),
+            level == 0 && KEEP_PRUNED_LEVEL0,
+            pair_distance,
+            &mut kept,
+        );
+
         self.write_neighbors(target, level, kept.iter().map(|candidate| candidate.id));
     }
 
@@ -404,6 +429,7 @@ impl Graph {
 fn select_by_heuristic<D: Fn(u32, u32) -> f32>(
     sorted: &[Candidate],
     capacity: usize,
+    keep_pruned: bool,
     pair_distance: &D,
     selected: &mut Vec<Candidate>,
 ) {
@@ -422,5 +448,17 @@ fn select_by_heuristic<D: Fn(u32, u32) -> f32>(
         if diverse {
             selected.push(*candidate);
         }
+    }
+    if keep_pruned && selected.len() < capacity {
+        let before = selected.len();
+        for candidate in sorted {
+            if selected.len() >= capacity {
+                break;
+            }
+            if !selected[..before].iter().any(|kept| kept.id == candidate.id) {
+                selected.push(*candidate);
+            }
+        }
+        selected.sort_unstable();
     }
 }

@@ -8,21 +8,22 @@
 //! Memory accounting ([`VectorIndex::memory_bytes`]) counts what must stay in RAM for the
 //! search to run at speed: without quantization the f32 rows, the graph and the keys; with
 //! quantization the codes, the graph and the keys, since f32 rows are only read to rescore the
-//! short list and are memory-mapped from `vectors.f32` once flushed (they may be paged out).
+//! short list and are memory-mapped from the vectors file once flushed (they may be paged out).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
 
-use super::distance::{Metric, Similarity, distance_f32, prefetch};
-use super::flat::exact_top_k;
-use super::hnsw::{Graph, Scorer};
+use super::distance::distance_f32;
+use super::hnsw::Graph;
+use super::layout::Layout;
 use super::persist;
-use super::quantize::{Quantizer, QueryCodes, TRAIN_MIN_ROWS, TRAIN_SAMPLE_ROWS};
+use super::quantize::{Quantizer, TRAIN_MIN_ROWS, TRAIN_SAMPLE_ROWS};
 use super::scratch::Scratch;
+use super::search::RowScorer;
 use super::storage::{Bitset, KeyMap, RowStore};
-use super::{ElementType, IndexKind, Neighbor, Quantization, SearchParams, VectorError, VectorFieldConfig};
+use super::{IndexKind, Quantization, VectorError, VectorFieldConfig};
 
 /// Everything a search reads.
 pub(super) struct State {
@@ -55,113 +56,6 @@ pub(super) struct Persisted {
     pub(super) max_flushed_key: Option<u64>,
 }
 
-/// Field constants derived from the config once.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Layout {
-    pub(super) config: VectorFieldConfig,
-    /// The similarity the kernels compute (`bit` vectors always use Hamming).
-    pub(super) similarity: Similarity,
-    pub(super) metric: Metric,
-    pub(super) row_words: usize,
-}
-
-impl Layout {
-    fn new(config: VectorFieldConfig) -> Result<Layout, VectorError> {
-        let invalid = |reason: &str| Err(VectorError::InvalidConfig(reason.to_string()));
-        if config.dims == 0 {
-            return invalid("[dims] must be at least 1");
-        }
-        let similarity = match (config.element_type, config.similarity) {
-            (ElementType::Bit, Similarity::Hamming | Similarity::L2Norm) => Similarity::Hamming,
-            (ElementType::Bit, _) => return invalid("[bit] vectors support only [l2_norm] (hamming) similarity"),
-            (_, Similarity::Hamming) => return invalid("[hamming] similarity needs [bit] vectors"),
-            (_, similarity) => similarity,
-        };
-        let row_words = match config.element_type {
-            ElementType::Bit if config.dims % 8 != 0 => return invalid("[bit] vectors need [dims] divisible by 8"),
-            ElementType::Bit => (config.dims / 8).div_ceil(4),
-            ElementType::Float | ElementType::Byte => config.dims,
-        };
-        let metric = similarity.metric();
-        if config.quantization != Quantization::None {
-            if config.element_type == ElementType::Bit {
-                return invalid("[bit] vectors are already binary and take no quantization");
-            }
-            if !Quantizer::supports(metric) {
-                return invalid("quantization supports cosine, dot_product, max_inner_product and l2_norm");
-            }
-        }
-        if let IndexKind::Hnsw { m, ef_construction } = config.index
-            && (m < 2 || ef_construction == 0)
-        {
-            return invalid("[m] must be at least 2 and [ef_construction] at least 1");
-        }
-        Ok(Layout {
-            config,
-            similarity,
-            metric,
-            row_words,
-        })
-    }
-
-    /// Converts a given vector into its stored row (validated, normalised for cosine).
-    fn encode_row(&self, vector: &[f32], row: &mut Vec<f32>) -> Result<(), VectorError> {
-        row.clear();
-        let expected = match self.config.element_type {
-            ElementType::Bit => self.config.dims / 8,
-            ElementType::Float | ElementType::Byte => self.config.dims,
-        };
-        if vector.len() != expected {
-            return Err(VectorError::DimensionMismatch {
-                expected,
-                actual: vector.len(),
-            });
-        }
-        match self.config.element_type {
-            ElementType::Float => {
-                if let Some(bad) = vector.iter().find(|value| !value.is_finite()) {
-                    return Err(VectorError::InvalidValue(format!("[{bad}] is not a finite number")));
-                }
-                row.extend_from_slice(vector);
-            }
-            ElementType::Byte => {
-                if let Some(bad) = vector
-                    .iter()
-                    .find(|value| value.fract() != 0.0 || !(-128.0..=127.0).contains(*value))
-                {
-                    return Err(VectorError::InvalidValue(format!(
-                        "[{bad}] is not a byte in [-128, 127]"
-                    )));
-                }
-                row.extend_from_slice(vector);
-            }
-            ElementType::Bit => {
-                let mut bytes = Vec::with_capacity(self.row_words * 4);
-                for value in vector {
-                    if value.fract() != 0.0 || !(-128.0..=255.0).contains(value) {
-                        return Err(VectorError::InvalidValue(format!("[{value}] is not a byte")));
-                    }
-                    bytes.push(*value as i32 as u8);
-                }
-                bytes.resize(self.row_words * 4, 0);
-                row.extend(
-                    bytes
-                        .chunks_exact(4)
-                        .map(|word| f32::from_ne_bytes([word[0], word[1], word[2], word[3]])),
-                );
-            }
-        }
-        if self.similarity == Similarity::Cosine {
-            let norm = row.iter().map(|value| value * value).sum::<f32>().sqrt();
-            if norm == 0.0 {
-                return Err(VectorError::ZeroVector);
-            }
-            row.iter_mut().for_each(|value| *value /= norm);
-        }
-        Ok(())
-    }
-}
-
 /// Bytes held in memory, by part (see the module comment for what counts as resident).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MemoryReport {
@@ -183,57 +77,11 @@ impl MemoryReport {
 
 pub struct VectorIndex {
     folder: PathBuf,
-    layout: Layout,
-    state: RwLock<State>,
+    pub(super) layout: Layout,
+    pub(super) state: RwLock<State>,
     writer: Mutex<Persisted>,
     scratch_pool: Mutex<Vec<Scratch>>,
     build_threads: AtomicUsize,
-}
-
-/// Distances from a query row to stored f32 rows.
-struct RowScorer<'a> {
-    rows: &'a RowStore,
-    query: &'a [f32],
-    metric: Metric,
-}
-
-impl Scorer for RowScorer<'_> {
-    #[inline]
-    fn distance(&self, id: u32) -> f32 {
-        distance_f32(self.metric, self.query, self.rows.row(id as usize))
-    }
-
-    #[inline]
-    fn prefetch(&self, id: u32) {
-        let row = self.rows.row(id as usize);
-        prefetch(row.as_ptr().cast(), std::mem::size_of_val(row));
-    }
-}
-
-/// Approximate distances from a prepared query to stored codes.
-struct CodeScorer<'a> {
-    quantizer: &'a Quantizer,
-    codes: &'a [u8],
-    code_bytes: usize,
-    corrections: &'a [f32],
-    query: &'a QueryCodes,
-    metric: Metric,
-}
-
-impl Scorer for CodeScorer<'_> {
-    #[inline]
-    fn distance(&self, id: u32) -> f32 {
-        let start = id as usize * self.code_bytes;
-        let code = &self.codes[start..start + self.code_bytes];
-        self.quantizer
-            .approximate_distance(self.metric, self.query, code, self.corrections[id as usize])
-    }
-
-    #[inline]
-    fn prefetch(&self, id: u32) {
-        let start = id as usize * self.code_bytes;
-        prefetch(self.codes[start..].as_ptr(), self.code_bytes);
-    }
 }
 
 impl State {
@@ -255,7 +103,7 @@ impl State {
         }
     }
 
-    fn exact_distance(&self, layout: &Layout, query: &[f32], id: u32) -> f32 {
+    pub(super) fn exact_distance(&self, layout: &Layout, query: &[f32], id: u32) -> f32 {
         distance_f32(layout.metric, query, self.rows.row(id as usize))
     }
 
@@ -566,172 +414,11 @@ impl VectorIndex {
         state.dead as f64 / state.rows.len().max(1) as f64
     }
 
-    fn take_scratch(&self) -> Scratch {
+    pub(super) fn take_scratch(&self) -> Scratch {
         self.scratch_pool.lock().pop().unwrap_or_default()
     }
 
-    fn return_scratch(&self, scratch: Scratch) {
+    pub(super) fn return_scratch(&self, scratch: Scratch) {
         self.scratch_pool.lock().push(scratch);
-    }
-
-    /// Returns the `k` nearest live vectors that pass `filter` (by document key), best first;
-    /// exactly `min(k, matching)` of them. Exact search answers `Flat` indexes, `exact`
-    /// requests and filters that pass at most `exact_filter_threshold` vectors; otherwise
-    /// HNSW (on codes, then rescored with exact f32 rows when quantized), falling back to
-    /// exact search should the graph walk find fewer than `k`.
-    pub fn search(
-        &self,
-        query: &[f32],
-        params: &SearchParams,
-        filter: Option<&dyn Fn(u64) -> bool>,
-    ) -> Result<Vec<Neighbor>, VectorError> {
-        let mut scratch = self.take_scratch();
-        let mut query_row = std::mem::take(&mut scratch.query);
-        let encoded = self.layout.encode_row(query, &mut query_row);
-        let outcome = encoded.map(|()| {
-            let state = self.state.read();
-            self.search_state(&state, &query_row, params, filter, &mut scratch);
-            scratch
-                .sorted
-                .iter()
-                .map(|candidate| Neighbor {
-                    key: state.keys.key(candidate.id as usize),
-                    raw: self.layout.similarity.raw_from_distance(candidate.distance),
-                })
-                .collect()
-        });
-        scratch.query = query_row;
-        self.return_scratch(scratch);
-        outcome
-    }
-
-    /// Leaves the hits in `scratch.sorted` (exact distances, closest first).
-    fn search_state(
-        &self,
-        state: &State,
-        query: &[f32],
-        params: &SearchParams,
-        filter: Option<&dyn Fn(u64) -> bool>,
-        scratch: &mut Scratch,
-    ) {
-        scratch.sorted.clear();
-        let k = params.k;
-        let stored = state.rows.len() as u32;
-        let live = state.keys.live_count();
-        if k == 0 || live == 0 {
-            return;
-        }
-        let exact_scan = |ids: &mut dyn Iterator<Item = u32>, scratch: &mut Scratch| {
-            exact_top_k(
-                ids,
-                k,
-                |id| state.exact_distance(&self.layout, query, id),
-                &mut scratch.results,
-                &mut scratch.sorted,
-            );
-        };
-        let Some(filter) = filter else {
-            let graph = state.graph.as_ref().filter(|_| !params.exact);
-            if let Some(graph) = graph {
-                if state.dead == 0 {
-                    self.graph_search(state, graph, query, params, &|_| true, scratch);
-                } else {
-                    self.graph_search(
-                        state,
-                        graph,
-                        query,
-                        params,
-                        &|id| !state.tombstones.contains(id as usize),
-                        scratch,
-                    );
-                }
-                if scratch.sorted.len() >= k.min(live) {
-                    return;
-                }
-            }
-            let mut live_ids = (0..stored).filter(|id| !state.tombstones.contains(*id as usize));
-            exact_scan(&mut live_ids, scratch);
-            return;
-        };
-        let mut allowed = Bitset::default();
-        let mut matching = 0;
-        for id in 0..stored as usize {
-            if !state.tombstones.contains(id) && filter(state.keys.key(id)) {
-                allowed.insert(id);
-                matching += 1;
-            }
-        }
-        if matching == 0 {
-            return;
-        }
-        if let Some(graph) = state.graph.as_ref()
-            && !params.exact
-            && matching > params.exact_filter_threshold
-        {
-            self.graph_search(
-                state,
-                graph,
-                query,
-                params,
-                &|id| allowed.contains(id as usize),
-                scratch,
-            );
-            if scratch.sorted.len() >= k.min(matching) {
-                return;
-            }
-        }
-        let mut allowed_ids = (0..stored).filter(|id| allowed.contains(*id as usize));
-        exact_scan(&mut allowed_ids, scratch);
-    }
-
-    /// HNSW search of the `num_candidates` best accepted nodes, rescored exactly, cut to `k`.
-    fn graph_search<A: Fn(u32) -> bool>(
-        &self,
-        state: &State,
-        graph: &Graph,
-        query: &[f32],
-        params: &SearchParams,
-        accept: &A,
-        scratch: &mut Scratch,
-    ) {
-        let ef = params.num_candidates.max(params.k);
-        match state.quantizer.as_ref() {
-            Some(quantizer) => {
-                let mut prepared = std::mem::take(&mut scratch.query_codes);
-                quantizer.prepare_query(query, &mut prepared);
-                let scorer = CodeScorer {
-                    quantizer,
-                    codes: &state.codes,
-                    code_bytes: quantizer.code_bytes(),
-                    corrections: &state.corrections,
-                    query: &prepared,
-                    metric: self.layout.metric,
-                };
-                graph.search(&scorer, ef, accept, scratch);
-                scratch.query_codes = prepared;
-                // Rescore the short list with the exact f32 rows.
-                scratch.sorted.clear();
-                for candidate in scratch.results.iter() {
-                    let row = state.rows.row(candidate.id as usize);
-                    prefetch(row.as_ptr().cast(), std::mem::size_of_val(row));
-                }
-                let metric = self.layout.metric;
-                scratch.sorted.extend(scratch.results.drain().map(|candidate| {
-                    let distance = distance_f32(metric, query, state.rows.row(candidate.id as usize));
-                    super::scratch::Candidate { distance, ..candidate }
-                }));
-                scratch.sorted.sort_unstable();
-            }
-            None => {
-                let scorer = RowScorer {
-                    rows: &state.rows,
-                    query,
-                    metric: self.layout.metric,
-                };
-                graph.search(&scorer, ef, accept, scratch);
-                scratch.drain_results_sorted();
-            }
-        }
-        scratch.sorted.truncate(params.k);
     }
 }

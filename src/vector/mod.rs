@@ -5,10 +5,12 @@
 //!   OpenSearch `_score` formulas ([`score`]).
 //! - `flat.rs`: exact search; `hnsw.rs`: the graph; `quantize.rs`: int8 / binary codes that the
 //!   traversal scores before the short list is rescored with exact f32 rows.
-//! - `storage.rs`: rows, keys, tombstones and the file helpers; `index.rs`: [`VectorIndex`]
-//!   (locking, filtered search, persistence); `scratch.rs`: per-search buffers.
+//! - `storage.rs`: rows, keys, tombstones and the file helpers; `persist.rs`: the file format;
+//!   `layout.rs`: config validation and the stored form of a vector.
+//! - `index.rs`: [`VectorIndex`] (locking, inserts, deletes, flush, compaction); `search.rs`:
+//!   exact, filtered and graph search with rescoring; `scratch.rs`: per-search buffers.
 //!
-//! On disk (one folder per field): `vectors.f32` (append-only rows), `codes.bin` (append-only
+//! On disk (one folder per field): `vectors-<gen>.f32` (append-only rows), `codes-<gen>.bin` (append-only
 //! quantized codes) and `state.bin` (keys, tombstones, quantizer, graph; rewritten atomically
 //! at each [`VectorIndex::flush`], checksummed and versioned). Opening reads the graph back;
 //! it never rebuilds it.
@@ -17,9 +19,11 @@ mod distance;
 mod flat;
 mod hnsw;
 mod index;
+mod layout;
 mod persist;
 mod quantize;
 mod scratch;
+mod search;
 mod storage;
 
 pub use self::distance::{ScoreFormula, Similarity, dot_f32, l1_f32, score, squared_l2_f32};

@@ -16,7 +16,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::hnsw::Graph;
-use super::index::{Layout, Persisted, State};
+use super::index::{Persisted, State};
+use super::layout::Layout;
 use super::quantize::Quantizer;
 use super::storage::{Bitset, Decoder, Encoder, KeyMap, RowStore, write_atomically};
 use super::{ElementType, IndexKind, Quantization, Similarity, VectorError};

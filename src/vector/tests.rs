@@ -27,19 +27,28 @@ fn uniform(rows: usize, dims: usize, seed: u64) -> Vec<f32> {
     (0..rows * dims).map(|_| random.f32() * 2.0 - 1.0).collect()
 }
 
-/// A Gaussian-ish mixture: `clusters` centres, members spread around them.
-fn clustered(rows: usize, dims: usize, clusters: usize, seed: u64) -> Vec<f32> {
+/// Draws `rows` base vectors and then `queries` query vectors from one mixture: `clusters`
+/// centres, members spread around them (queries come from the same process, not from
+/// elsewhere in space).
+fn clustered_with_queries(
+    rows: usize,
+    queries: usize,
+    dims: usize,
+    clusters: usize,
+    seed: u64,
+) -> (Vec<f32>, Vec<f32>) {
     let mut random = fastrand::Rng::with_seed(seed);
     let centres: Vec<f32> = (0..clusters * dims).map(|_| random.f32() * 2.0 - 1.0).collect();
-    let mut values = Vec::with_capacity(rows * dims);
-    for _ in 0..rows {
+    let mut values = Vec::with_capacity((rows + queries) * dims);
+    for _ in 0..rows + queries {
         let centre = random.usize(..clusters);
         for dim in 0..dims {
             let noise = (random.f32() + random.f32() + random.f32() - 1.5) * 0.3;
             values.push(centres[centre * dims + dim] + noise);
         }
     }
-    values
+    let query_values = values.split_off(rows * dims);
+    (values, query_values)
 }
 
 fn normalised(vectors: &[f32], dims: usize) -> Vec<f32> {
@@ -87,14 +96,15 @@ fn recall_against_exact(index: &VectorIndex, queries: &[f32], dims: usize, k: us
 #[test]
 fn hnsw_recall_against_flat_on_random_and_clustered_data() {
     let dims = 24;
-    for (name, vectors) in [
-        ("uniform", uniform(1500, dims, 1)),
-        ("clustered", clustered(1500, dims, 20, 2)),
-    ] {
+    let (clustered_rows, clustered_queries) = clustered_with_queries(1500, 40, dims, 20, 2);
+    let data_sets = [
+        ("uniform", uniform(1500, dims, 1), uniform(40, dims, 3)),
+        ("clustered", clustered_rows, clustered_queries),
+    ];
+    for (name, vectors, queries) in data_sets {
         for quantization in [Quantization::None, Quantization::Int8] {
             let folder = tempfile::tempdir().expect("temp dir");
             let index = build(folder.path(), hnsw(dims, Similarity::L2Norm, quantization), &vectors);
-            let queries = uniform(40, dims, 3);
             let recall = recall_against_exact(&index, &queries, dims, 10, 64);
             assert!(recall >= 0.9, "{name} {quantization:?}: recall {recall}");
         }
@@ -105,13 +115,13 @@ fn hnsw_recall_against_flat_on_random_and_clustered_data() {
 fn binary_quantization_with_a_long_candidate_list_still_finds_neighbours() {
     let dims = 32;
     let folder = tempfile::tempdir().expect("temp dir");
-    let vectors = clustered(1200, dims, 12, 4);
+    let (vectors, queries) = clustered_with_queries(1200, 30, dims, 12, 4);
     let index = build(
         folder.path(),
         hnsw(dims, Similarity::Cosine, Quantization::Binary),
         &vectors,
     );
-    let recall = recall_against_exact(&index, &clustered(30, dims, 12, 4), dims, 10, 200);
+    let recall = recall_against_exact(&index, &queries, dims, 10, 200);
     assert!(recall >= 0.8, "recall {recall}");
 }
 
@@ -124,9 +134,10 @@ proptest! {
         let similarity = [Similarity::Cosine, Similarity::DotProduct, Similarity::L2Norm][metric];
         let folder = tempfile::tempdir().expect("temp dir");
         // ES `dot_product` requires unit vectors (a raw inner product is not a distance).
-        let vectors = normalised(&clustered(600, dims, 8, seed), dims);
+        let (rows, queries) = clustered_with_queries(600, 20, dims, 8, seed);
+        let vectors = normalised(&rows, dims);
         let index = build(folder.path(), hnsw(dims, similarity, Quantization::None), &vectors);
-        let recall = recall_against_exact(&index, &clustered(20, dims, 8, seed ^ 1), dims, 5, 48);
+        let recall = recall_against_exact(&index, &queries, dims, 5, 48);
         prop_assert!(recall >= 0.9, "recall {}", recall);
     }
 
@@ -159,7 +170,7 @@ proptest! {
 fn unselective_filters_search_the_graph_and_still_return_k_hits() {
     let dims = 16;
     let folder = tempfile::tempdir().expect("temp dir");
-    let vectors = clustered(2000, dims, 10, 5);
+    let (vectors, queries) = clustered_with_queries(2000, 20, dims, 10, 5);
     let index = build(
         folder.path(),
         hnsw(dims, Similarity::L2Norm, Quantization::None),
@@ -170,9 +181,9 @@ fn unselective_filters_search_the_graph_and_still_return_k_hits() {
         ..SearchParams::new(10).with_num_candidates(40)
     };
     let exact = SearchParams { exact: true, ..params };
-    let filter = |key: u64| key % 4 == 0; // 500 pass: above the threshold, so HNSW answers.
+    let filter = |key: u64| key.is_multiple_of(4); // 500 pass: above the threshold, so HNSW answers.
     let mut found = 0;
-    for query in clustered(20, dims, 10, 6).chunks_exact(dims) {
+    for query in queries.chunks_exact(dims) {
         let hits = index.search(query, &params, Some(&filter)).expect("search");
         assert_eq!(hits.len(), 10);
         assert!(hits.iter().all(|hit| filter(hit.key)));
@@ -187,23 +198,22 @@ fn unselective_filters_search_the_graph_and_still_return_k_hits() {
 #[test]
 fn quantized_search_returns_exact_f32_scores() {
     let dims = 32;
-    let vectors = clustered(1000, dims, 10, 8);
+    let (vectors, query) = clustered_with_queries(1000, 1, dims, 10, 8);
     let folder = tempfile::tempdir().expect("temp dir");
     let quantized = build(
         folder.path(),
         hnsw(dims, Similarity::Cosine, Quantization::Int8),
         &vectors,
     );
-    let query = &clustered(1, dims, 10, 9);
     let hits = quantized
-        .search(query, &SearchParams::new(10).with_num_candidates(50), None)
+        .search(&query, &SearchParams::new(10).with_num_candidates(50), None)
         .expect("search");
     assert_eq!(hits.len(), 10);
     let normalise = |vector: &[f32]| -> Vec<f32> {
         let norm = vector.iter().map(|value| value * value).sum::<f32>().sqrt();
         vector.iter().map(|value| value / norm).collect()
     };
-    let unit_query = normalise(query);
+    let unit_query = normalise(&query);
     for hit in &hits {
         let row = normalise(&vectors[hit.key as usize * dims..(hit.key as usize + 1) * dims]);
         let cosine = dot_f32(&unit_query, &row);
@@ -338,8 +348,7 @@ fn persistence_round_trip_reads_the_graph_back() {
     let dims = 16;
     let folder = tempfile::tempdir().expect("temp dir");
     let config = hnsw(dims, Similarity::Cosine, Quantization::Int8);
-    let vectors = clustered(700, dims, 7, 10);
-    let queries = clustered(10, dims, 7, 11);
+    let (vectors, queries) = clustered_with_queries(700, 10, dims, 7, 10);
     let params = SearchParams::new(5).with_num_candidates(30);
     let answers = |index: &VectorIndex| -> Vec<Vec<Neighbor>> {
         queries
