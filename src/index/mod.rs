@@ -17,6 +17,7 @@ pub mod registry;
 pub mod schema;
 pub mod script_score;
 pub mod search;
+pub mod search_target;
 pub mod settings;
 pub mod source_filter;
 pub mod tantivy_doc;
