@@ -94,10 +94,16 @@ pub fn search_clause(
     };
     let visible = handle.visible_ords();
     let allowed = allowed_keys(handle, searcher, &clause.filter, extra_filters, now_millis)?;
-    let filter = move |key: u64| key < visible && allowed.as_ref().is_none_or(|keys| keys.contains(&key));
-    let params_for_search = SearchParams::new(k).with_num_candidates(num_candidates);
+    let filter = allowed.map(|keys| move |key: u64| keys.contains(&key));
+    let params_for_search = SearchParams::new(k)
+        .with_num_candidates(num_candidates)
+        .with_key_limit(visible);
     let neighbors = index
-        .search(&clause.query_vector, &params_for_search, Some(&filter))
+        .search(
+            &clause.query_vector,
+            &params_for_search,
+            filter.as_ref().map(|filter| filter as &dyn Fn(u64) -> bool),
+        )
         .map_err(|error| Error::internal(format!("vector search failed: {error}")))?;
     Ok(neighbors
         .into_iter()

@@ -1,6 +1,7 @@
 //! What an index remembers besides its documents: name, settings, mapping, aliases and
 //! the text-slot assignment. Persisted as `meta.json`, replaced atomically.
 
+use super::source_filter::SourceFilter;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -54,6 +55,30 @@ pub struct IndexState {
 }
 
 impl IndexState {
+    /// The vector fields a response leaves out of `_source` under `filter`: all of them unless
+    /// the request asks for `exclude_vectors: false` or the index sets
+    /// `index.mapping.exclude_source_vectors: false` (ES 9.2 behaviour).
+    pub fn hidden_source_vectors(&self, filter: &SourceFilter) -> Vec<String> {
+        if !filter.exclude_vectors.unwrap_or_else(|| self.excludes_source_vectors()) {
+            return Vec::new();
+        }
+        self.vector_paths()
+    }
+
+    /// `index.mapping.exclude_source_vectors` (default true, as for indices created on 9.2).
+    pub fn excludes_source_vectors(&self) -> bool {
+        self.settings.get("mapping.exclude_source_vectors") != Some("false")
+    }
+
+    /// Paths of the `dense_vector` and `knn_vector` fields.
+    pub fn vector_paths(&self) -> Vec<String> {
+        self.mapping
+            .fields()
+            .filter(|field| matches!(field.field_type, FieldType::DenseVector(_) | FieldType::KnnVector(_)))
+            .map(|field| field.path.clone())
+            .collect()
+    }
+
     /// Gives every text field of the mapping a slot; errors when slots run out.
     pub fn assign_text_slots(&mut self) -> Result<()> {
         let text_paths: Vec<String> = self

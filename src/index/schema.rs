@@ -2,7 +2,7 @@
 //!
 //! tantivy schemas cannot grow, while ES mappings do. So each index gets the same schema:
 //! - `_id` (raw, stored), `_ord` (the stable u64 document key, fast), `_seq_no`,
-//!   `_version` (stored), `_source` (stored bytes), `_exists` (one raw term per present
+//!   `_version` (stored), `_source` and `_vectors` (stored text), `_exists` (one raw term per present
 //!   field path: `exists` queries and Lucene's per-field `docCount`);
 //! - `v`: one JSON field holding keyword, numeric, date and boolean values by path,
 //!   indexed and columnar (sort, aggregations, ranges);
@@ -13,8 +13,7 @@
 //!   the field's ES analyzer.
 
 use tantivy::schema::{
-    BytesOptions, Field, IndexRecordOption, JsonObjectOptions, NumericOptions, STORED, STRING, Schema,
-    TextFieldIndexing, TextOptions,
+    Field, IndexRecordOption, JsonObjectOptions, NumericOptions, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
 /// How many ES `text` fields (multi-fields included) one index can hold.
@@ -28,6 +27,8 @@ pub struct SchemaFields {
     pub seq_no: Field,
     pub version: Field,
     pub source: Field,
+    /// The document's vector values, kept apart from `_source` (see `source_filter.rs`).
+    pub vectors: Field,
     pub exists: Field,
     pub values: Field,
     pub doc_values_only: Field,
@@ -41,7 +42,10 @@ pub fn build_schema() -> (Schema, SchemaFields) {
     let ord = builder.add_u64_field("_ord", NumericOptions::default().set_indexed().set_fast().set_stored());
     let seq_no = builder.add_u64_field("_seq_no", NumericOptions::default().set_fast().set_stored());
     let version = builder.add_u64_field("_version", NumericOptions::default().set_stored());
-    let source = builder.add_bytes_field("_source", BytesOptions::default().set_stored());
+    // A stored text field rather than bytes: tantivy moves text in bulk but bytes one at a
+    // time, and the source is most of what a hit reads. Source JSON is always valid UTF-8.
+    let source = builder.add_text_field("_source", STORED);
+    let vectors = builder.add_text_field("_vectors", STORED);
     let exists = builder.add_text_field("_exists", STRING);
     let keyword_indexing = TextFieldIndexing::default()
         .set_tokenizer("raw")
@@ -79,6 +83,7 @@ pub fn build_schema() -> (Schema, SchemaFields) {
             seq_no,
             version,
             source,
+            vectors,
             exists,
             values,
             doc_values_only,
@@ -98,6 +103,7 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<SchemaFields> {
         seq_no: schema.get_field("_seq_no")?,
         version: schema.get_field("_version")?,
         source: schema.get_field("_source")?,
+        vectors: schema.get_field("_vectors")?,
         exists: schema.get_field("_exists")?,
         values: schema.get_field("v")?,
         doc_values_only: schema.get_field("dv")?,

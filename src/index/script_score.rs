@@ -24,6 +24,8 @@ pub struct ScriptScoreQuery {
     /// Field name in the script → path of its values in `_source`.
     pub source_paths: Arc<HashMap<String, String>>,
     pub source_field: tantivy::schema::Field,
+    /// `_vectors`, where a document's vectors are when stored apart from its source.
+    pub vectors_field: tantivy::schema::Field,
     pub min_score: Option<f32>,
 }
 
@@ -108,10 +110,14 @@ impl ScriptScoreWeight {
         while doc != TERMINATED {
             if alive.is_none_or(|bits| bits.is_alive(doc)) {
                 let stored: TantivyDocument = store.get(doc)?;
-                let source: Value = stored
-                    .get_first(self.query.source_field)
-                    .and_then(|value| value.as_bytes())
-                    .and_then(|bytes| serde_json::from_slice(bytes).ok())
+                // Vectors stored apart from the source come keyed by their dotted path,
+                // which `values_at` reads like any other key.
+                let field = stored
+                    .get_first(self.query.vectors_field)
+                    .or_else(|| stored.get_first(self.query.source_field));
+                let source: Value = field
+                    .and_then(|value| value.as_str())
+                    .and_then(|text| serde_json::from_str(text).ok())
                     .unwrap_or(Value::Null);
                 let context = DocumentContext {
                     query: &self.query,

@@ -399,7 +399,7 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
             hit["_primary_term"] = json!(1);
         }
         if let Some(filter) = &request.source {
-            hit["_source"] = crate::api::handlers::document::filtered_source(&stored.source, filter)?;
+            hit["_source"] = handle.render_document(&stored, filter)?;
         }
         if !request.sort.is_empty() {
             let values: Vec<Value> = candidate
@@ -422,7 +422,7 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
             hit["_explanation"] = explanation_json(&explanation);
         }
         let parsed_source = if HitDecorator::needs_source(request) {
-            Some(serde_json::from_slice::<Value>(&stored.source)?)
+            Some(serde_json::from_slice::<Value>(&stored.full_source()?)?)
         } else {
             None
         };

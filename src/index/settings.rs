@@ -39,7 +39,13 @@ const KNOWN_SETTINGS: &[&str] = &[
 const PRIVATE_SETTINGS: &[&str] = &["uuid", "creation_date", "provided_name", "version.created"];
 
 /// Settings that are fixed at creation (`PUT _settings` may not change them).
-const STATIC_SETTINGS: &[&str] = &["number_of_shards", "codec", "number_of_routing_shards", "store.type"];
+const STATIC_SETTINGS: &[&str] = &[
+    "number_of_shards",
+    "codec",
+    "number_of_routing_shards",
+    "store.type",
+    "mapping.exclude_source_vectors",
+];
 
 /// Prefixes accepted as-is (ES plugins and cluster features Iris tolerates but ignores).
 const TOLERATED_PREFIXES: &[&str] = &[

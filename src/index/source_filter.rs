@@ -1,6 +1,7 @@
 //! `_source` filtering: what is stored (mapping `_source.includes/excludes`) and what is
 //! returned (`_source` request parameter), with ES wildcard path patterns.
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::mapping::Mapping;
@@ -11,6 +12,9 @@ use crate::error::Result;
 pub struct SourceFilter {
     pub includes: Vec<String>,
     pub excludes: Vec<String>,
+    /// ES 9.2 `exclude_vectors` (`_source_exclude_vectors`): None follows the index setting
+    /// `index.mapping.exclude_source_vectors`, which defaults to true.
+    pub exclude_vectors: Option<bool>,
 }
 
 impl SourceFilter {
@@ -19,9 +23,203 @@ impl SourceFilter {
         self.includes.is_empty() && self.excludes.is_empty()
     }
 
+    /// A filter that keeps only `includes`.
+    pub fn including(includes: Vec<String>) -> SourceFilter {
+        SourceFilter {
+            includes,
+            ..SourceFilter::default()
+        }
+    }
+
     /// Applies the filter to a source object.
     pub fn apply(&self, source: &Map<String, Value>) -> Map<String, Value> {
         filter_object(source, "", self)
+    }
+}
+
+/// Parses stored source bytes for a response: the vector fields in `hidden` are skipped
+/// without parsing their numbers (they are most of a document's bytes), then `filter` applies.
+pub fn render_source(bytes: &[u8], filter: &SourceFilter, hidden: &[String]) -> Result<Value> {
+    let value = if hidden.is_empty() {
+        serde_json::from_slice(bytes)?
+    } else {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let value = SkipPaths { hidden, prefix: "" }.deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        value
+    };
+    if filter.includes.is_empty() && filter.excludes.is_empty() {
+        return Ok(value);
+    }
+    match value {
+        Value::Object(object) => Ok(Value::Object(filter.apply(&object))),
+        other => Ok(other),
+    }
+}
+
+/// Splits stored source bytes into the source without the values at `paths` and a JSON
+/// object of those values keyed by dotted path (None when the document has none of them).
+///
+/// Vectors are kept apart because they are most of a document's bytes while responses leave
+/// them out by default (ES 9.2): a hit then reads the source without parsing past them.
+pub fn split_vectors(source: &[u8], paths: &[String]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let Value::Object(mut object) = serde_json::from_slice(source)? else {
+        return Ok(None);
+    };
+    let mut vectors = Map::new();
+    for path in paths {
+        if let Some(value) = take_path(&mut object, path) {
+            vectors.insert(path.clone(), value);
+        }
+    }
+    if vectors.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((
+        serde_json::to_vec(&Value::Object(object))?,
+        serde_json::to_vec(&Value::Object(vectors))?,
+    )))
+}
+
+/// Puts split-off values back at their paths (the inverse of [`split_vectors`], except that
+/// each comes back as the last member of its object).
+pub fn merge_vectors(source: &[u8], vectors: &[u8]) -> Result<Vec<u8>> {
+    let Value::Object(mut object) = serde_json::from_slice(source)? else {
+        return Ok(source.to_vec());
+    };
+    let Value::Object(split) = serde_json::from_slice(vectors)? else {
+        return Ok(source.to_vec());
+    };
+    for (path, value) in split {
+        put_path(&mut object, &path, value);
+    }
+    Ok(serde_json::to_vec(&Value::Object(object))?)
+}
+
+/// Removes and returns the value at a dotted path, whether written as nested objects or
+/// as a dotted key; an object left empty is removed too.
+fn take_path(object: &mut Map<String, Value>, path: &str) -> Option<Value> {
+    if let Some(value) = object.remove(path) {
+        return Some(value);
+    }
+    let keys: Vec<String> = object.keys().cloned().collect();
+    for key in keys {
+        let Some(rest) = path.strip_prefix(key.as_str()).and_then(|rest| rest.strip_prefix('.')) else {
+            continue;
+        };
+        let Some(Value::Object(inner)) = object.get_mut(&key) else {
+            continue;
+        };
+        if let Some(value) = take_path(inner, rest) {
+            if inner.is_empty() {
+                object.remove(&key);
+            }
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Sets the value at a dotted path, through existing objects, creating nested ones.
+fn put_path(object: &mut Map<String, Value>, path: &str, value: Value) {
+    if let Some((head, rest)) = path.split_once('.')
+        && !object.contains_key(path)
+    {
+        let inner = object
+            .entry(head.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(inner) = inner {
+            put_path(inner, rest, value);
+            return;
+        }
+    }
+    object.insert(path.to_string(), value);
+}
+
+/// Deserializes a JSON value, leaving out object members at the `hidden` dotted paths.
+struct SkipPaths<'a> {
+    hidden: &'a [String],
+    /// Path of the value being read, with a trailing dot ("" at the root).
+    prefix: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for SkipPaths<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> std::result::Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SkipPaths<'_> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> std::result::Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            let path = format!("{}{key}", self.prefix);
+            if self.hidden.iter().any(|hidden| *hidden == path) {
+                access.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let nested = format!("{path}.");
+            let value = if self.hidden.iter().any(|hidden| hidden.starts_with(&nested)) {
+                access.next_value_seed(SkipPaths {
+                    hidden: self.hidden,
+                    prefix: &nested,
+                })?
+            } else {
+                access.next_value::<Value>()?
+            };
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = access.next_element_seed(SkipPaths {
+            hidden: self.hidden,
+            prefix: self.prefix,
+        })? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_bool<E>(self, value: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> std::result::Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> std::result::Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> std::result::Result<Value, E> {
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(value.to_string()))
+    }
+
+    fn visit_string<E>(self, value: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
     }
 }
 
@@ -38,6 +236,7 @@ pub fn stored_source(mapping: &Mapping, object: &Map<String, Value>, original: V
     let filter = SourceFilter {
         includes: includes.to_vec(),
         excludes: excludes.to_vec(),
+        exclude_vectors: None,
     };
     Ok(serde_json::to_vec(&Value::Object(filter.apply(object)))?)
 }
@@ -151,6 +350,7 @@ fn filter_excludes_only(value: &Value, path: &str, filter: &SourceFilter) -> Val
     let only_excludes = SourceFilter {
         includes: Vec::new(),
         excludes: filter.excludes.clone(),
+        exclude_vectors: None,
     };
     match value {
         Value::Object(inner) => Value::Object(filter_object(inner, path, &only_excludes)),
@@ -174,8 +374,46 @@ mod tests {
         let filter = SourceFilter {
             includes: includes.iter().map(|s| s.to_string()).collect(),
             excludes: excludes.iter().map(|s| s.to_string()).collect(),
+            exclude_vectors: None,
         };
         Value::Object(filter.apply(source.as_object().expect("object")))
+    }
+
+    #[test]
+    fn hidden_vector_paths_are_skipped_at_any_depth() {
+        let bytes = br#"{"v": [0.5, 1e3, -2], "t": "x", "o": {"v": [1, 2], "k": [{"a": 1.5}]}, "n": null}"#;
+        let hidden = vec!["v".to_string(), "o.v".to_string()];
+        let rendered = render_source(bytes, &SourceFilter::default(), &hidden).expect("render");
+        assert_eq!(rendered, json!({"t": "x", "o": {"k": [{"a": 1.5}]}, "n": null}));
+        let plain = render_source(bytes, &SourceFilter::default(), &[]).expect("render");
+        assert_eq!(plain, serde_json::from_slice::<Value>(bytes).expect("json"));
+        let filtered = render_source(bytes, &SourceFilter::including(vec!["o.*".into()]), &hidden).expect("render");
+        assert_eq!(filtered, json!({"o": {"k": [{"a": 1.5}]}}));
+        assert!(render_source(br#"{"v": [1, 2"#, &SourceFilter::default(), &hidden).is_err());
+    }
+
+    #[test]
+    fn vectors_split_off_and_merge_back() {
+        let source = br#"{"a": 1, "v": [1.5, 2], "o": {"w": [3], "k": "x"}, "p.q": [4], "r": {"s": [5]}}"#;
+        let paths: Vec<String> = ["v", "o.w", "p.q", "r.s", "missing"]
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        let (rest, vectors) = split_vectors(source, &paths).expect("split").expect("some");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&rest).expect("json"),
+            json!({"a": 1, "o": {"k": "x"}})
+        );
+        assert_eq!(
+            serde_json::from_slice::<Value>(&vectors).expect("json"),
+            json!({"v": [1.5, 2], "o.w": [3], "p.q": [4], "r.s": [5]})
+        );
+        let merged = merge_vectors(&rest, &vectors).expect("merge");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&merged).expect("json"),
+            json!({"a": 1, "o": {"k": "x", "w": [3]}, "v": [1.5, 2], "p": {"q": [4]}, "r": {"s": [5]}})
+        );
+        assert!(split_vectors(br#"{"a": 1}"#, &paths).expect("split").is_none());
     }
 
     #[test]

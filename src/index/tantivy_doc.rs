@@ -11,9 +11,13 @@ use super::document::{IndexedValue, ParsedDocument};
 use super::mapping::FieldType;
 use super::meta::IndexState;
 use super::schema::SchemaFields;
+use super::source_filter::split_vectors;
 use crate::analysis::{EsAnalyzer, analyze};
+use crate::error::Result;
 
-/// Returns the tantivy document holding `parsed` plus the metadata fields.
+/// Returns the tantivy document holding `parsed` plus the metadata fields. The WAL, the
+/// realtime map and write responses keep the whole `source`; here vectors are stored apart
+/// from it when responses leave them out by default (see `source_filter::split_vectors`).
 #[allow(clippy::too_many_arguments)]
 pub fn build_tantivy_document(
     fields: &SchemaFields,
@@ -24,13 +28,24 @@ pub fn build_tantivy_document(
     version: u64,
     source: &[u8],
     parsed: &ParsedDocument,
-) -> TantivyDocument {
+) -> Result<TantivyDocument> {
+    let split = if state.excludes_source_vectors() {
+        split_vectors(source, &state.vector_paths())?
+    } else {
+        None
+    };
     let mut document = TantivyDocument::default();
     document.add_text(fields.id, id);
     document.add_u64(fields.ord, ord);
     document.add_u64(fields.seq_no, seq_no);
     document.add_u64(fields.version, version);
-    document.add_bytes(fields.source, source);
+    match &split {
+        Some((rest, vectors)) => {
+            document.add_text(fields.source, String::from_utf8_lossy(rest));
+            document.add_text(fields.vectors, String::from_utf8_lossy(vectors));
+        }
+        None => document.add_text(fields.source, String::from_utf8_lossy(source)),
+    }
     for path in &parsed.present_paths {
         document.add_text(fields.exists, path);
     }
@@ -83,7 +98,7 @@ pub fn build_tantivy_document(
         let tokenized = pre_tokenize(&analyzer, &values, *position_increment_gap as usize);
         document.add_field_value(fields.text_slots[*slot], &OwnedValue::PreTokStr(tokenized));
     }
-    document
+    Ok(document)
 }
 
 fn standard_analyzer() -> EsAnalyzer {

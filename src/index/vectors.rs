@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use super::mapping::{
     FieldType, Mapping, VectorElement, VectorIndexKind, VectorParams, VectorQuantization, VectorSimilarity,
@@ -100,7 +100,11 @@ impl PendingVectors {
 pub struct VectorFields {
     folder: PathBuf,
     open: RwLock<HashMap<String, Arc<VectorIndex>>>,
+    compactions: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
+
+/// Share of tombstoned rows at which a field is rebuilt in the background.
+pub const COMPACT_DELETED_FRACTION: f64 = 0.3;
 
 fn vector_error(error: crate::vector::VectorError) -> Error {
     Error::internal(format!("vector index failure: {error}"))
@@ -112,6 +116,7 @@ impl VectorFields {
         let fields = VectorFields {
             folder: index_folder.join("vectors"),
             open: RwLock::new(HashMap::new()),
+            compactions: Mutex::new(Vec::new()),
         };
         for field in mapping.fields() {
             if let FieldType::DenseVector(params) | FieldType::KnnVector(params) = &field.field_type {
@@ -179,6 +184,44 @@ impl VectorFields {
         Ok(())
     }
 
+    /// Starts a background rebuild of every field where tombstones (deleted or replaced
+    /// vectors) make up at least [`COMPACT_DELETED_FRACTION`] of the rows: they slow searches
+    /// down and hold memory. Searches and writes go on during the rebuild.
+    pub fn compact_if_due(&self) {
+        for (path, index) in self.open.read().iter() {
+            if index.deleted_fraction() < COMPACT_DELETED_FRACTION || index.compaction_running() {
+                continue;
+            }
+            let index = index.clone();
+            let path = path.clone();
+            let spawned =
+                std::thread::Builder::new()
+                    .name("iris-compact".into())
+                    .spawn(move || match index.compact() {
+                        Ok(()) => tracing::info!(field = path, "compacted vector index"),
+                        Err(error) => tracing::warn!(field = path, %error, "vector compaction failed"),
+                    });
+            match spawned {
+                Ok(handle) => {
+                    let mut compactions = self.compactions.lock();
+                    compactions.retain(|running| !running.is_finished());
+                    compactions.push(handle);
+                }
+                Err(error) => tracing::warn!(%error, "cannot start vector compaction"),
+            }
+        }
+    }
+
+    /// Waits for background compactions (before the index closes: they write its files).
+    pub fn wait_for_compactions(&self) {
+        let running: Vec<_> = std::mem::take(&mut *self.compactions.lock());
+        for handle in running {
+            if handle.join().is_err() {
+                tracing::warn!("vector compaction panicked");
+            }
+        }
+    }
+
     /// Returns how many live vectors the fields hold.
     pub fn count(&self) -> u64 {
         self.open.read().values().map(|index| index.len() as u64).sum()
@@ -187,5 +230,13 @@ impl VectorFields {
     /// Returns the RAM held by vectors, codes and graphs.
     pub fn memory_bytes(&self) -> u64 {
         self.open.read().values().map(|index| index.memory_bytes()).sum()
+    }
+}
+
+impl Drop for VectorFields {
+    /// An index dropped without `close` (tests reopening a folder) must not leave a
+    /// compaction writing its files.
+    fn drop(&mut self) {
+        self.wait_for_compactions();
     }
 }

@@ -147,13 +147,19 @@ pub fn parse_source_option(value: &Value) -> Result<Option<SourceFilter>> {
     match value {
         Value::Bool(false) => Ok(None),
         Value::Bool(true) => Ok(Some(SourceFilter::default())),
-        Value::String(_) | Value::Array(_) => Ok(Some(SourceFilter {
-            includes: list(Some(value)),
-            excludes: Vec::new(),
-        })),
+        Value::String(_) | Value::Array(_) => Ok(Some(SourceFilter::including(list(Some(value))))),
         Value::Object(object) => Ok(Some(SourceFilter {
             includes: list(object.get("includes").or(object.get("include"))),
             excludes: list(object.get("excludes").or(object.get("exclude"))),
+            exclude_vectors: match object.get("exclude_vectors") {
+                None | Some(Value::Null) => None,
+                Some(Value::Bool(flag)) => Some(*flag),
+                Some(other) => {
+                    return Err(Error::parsing(format!(
+                        "[_source] [exclude_vectors] must be a boolean but was [{other}]"
+                    )));
+                }
+            },
         })),
         other => Err(Error::parsing(format!("[_source] unexpected value [{other}]"))),
     }

@@ -82,6 +82,8 @@ pub struct VectorIndex {
     writer: Mutex<Persisted>,
     scratch_pool: Mutex<Vec<Scratch>>,
     build_threads: AtomicUsize,
+    /// Held for the whole of a compaction, so two never overlap.
+    compaction: Mutex<()>,
 }
 
 impl State {
@@ -154,6 +156,7 @@ impl VectorIndex {
             writer: Mutex::new(persisted),
             scratch_pool: Mutex::new(Vec::new()),
             build_threads: AtomicUsize::new(std::thread::available_parallelism().map_or(1, |count| count.get())),
+            compaction: Mutex::new(()),
         })
     }
 
@@ -374,10 +377,12 @@ impl VectorIndex {
     }
 
     /// Rebuilds rows, codes and graph from the live vectors only (dropping tombstones) and
-    /// writes them as new files. Searches keep running on the old state meanwhile.
+    /// writes them as new files. The rebuild runs on a snapshot without holding the writer
+    /// lock, so searches and ingest go on meanwhile; the writes that landed during the rebuild
+    /// are replayed onto the new state under the lock before it replaces the old one.
     pub fn compact(&self) -> Result<(), VectorError> {
-        let mut persisted = self.writer.lock();
-        let (keys, rows) = {
+        let _one_at_a_time = self.compaction.lock();
+        let (snapshot_rows, keys, rows) = {
             let state = self.state.read();
             if state.dead == 0 {
                 return Ok(());
@@ -390,7 +395,7 @@ impl VectorIndex {
                     rows.extend_from_slice(state.rows.row(id));
                 }
             }
-            (keys, rows)
+            (state.rows.len(), keys, rows)
         };
         let fresh = VectorIndex {
             folder: self.folder.clone(),
@@ -399,13 +404,42 @@ impl VectorIndex {
             writer: Mutex::new(Persisted::default()),
             scratch_pool: Mutex::new(Vec::new()),
             build_threads: AtomicUsize::new(self.build_threads.load(Ordering::Relaxed)),
+            compaction: Mutex::new(()),
         };
         fresh.insert_rows(&keys, &rows);
+
+        let mut persisted = self.writer.lock();
+        {
+            let state = self.state.read();
+            // Deleted since the snapshot (an update re-inserts its key below).
+            for key in &keys {
+                if state.keys.live_id(*key).is_none() {
+                    fresh.delete(*key);
+                }
+            }
+            // Inserted or updated since the snapshot.
+            let mut new_keys = Vec::new();
+            let mut new_rows = Vec::new();
+            for id in snapshot_rows..state.rows.len() {
+                if !state.tombstones.contains(id) {
+                    new_keys.push(state.keys.key(id));
+                    new_rows.extend_from_slice(state.rows.row(id));
+                }
+            }
+            if !new_keys.is_empty() {
+                fresh.insert_rows(&new_keys, &new_rows);
+            }
+        }
         *self.state.write() = fresh.state.into_inner();
         persisted.vectors_need_rewrite = true;
         persisted.codes_need_rewrite = true;
         persisted.dirty = true;
         self.flush_locked(&mut persisted)
+    }
+
+    /// Whether a compaction is rebuilding this index now.
+    pub fn compaction_running(&self) -> bool {
+        self.compaction.is_locked()
     }
 
     /// Fraction of stored rows that are tombstones.

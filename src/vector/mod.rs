@@ -84,6 +84,9 @@ pub struct SearchParams {
     pub exact_filter_threshold: usize,
     /// Forces exact search whatever the index kind.
     pub exact: bool,
+    /// Only keys below this are visible (the caller's refresh point): checked on the nodes a
+    /// search visits, so it costs nothing like a filter over every row.
+    pub key_limit: u64,
 }
 
 impl SearchParams {
@@ -94,11 +97,16 @@ impl SearchParams {
             num_candidates: (k + k / 2).clamp(k, 10_000),
             exact_filter_threshold: DEFAULT_EXACT_FILTER_THRESHOLD,
             exact: false,
+            key_limit: u64::MAX,
         }
     }
 
     pub fn with_num_candidates(self, num_candidates: usize) -> SearchParams {
         SearchParams { num_candidates, ..self }
+    }
+
+    pub fn with_key_limit(self, key_limit: u64) -> SearchParams {
+        SearchParams { key_limit, ..self }
     }
 }
 

@@ -116,33 +116,29 @@ impl VectorIndex {
                 &mut scratch.sorted,
             );
         };
+        let limit = params.key_limit;
         let Some(filter) = filter else {
+            let visible = |id: u32| !state.tombstones.contains(id as usize) && state.keys.key(id as usize) < limit;
             let graph = state.graph.as_ref().filter(|_| !params.exact);
             if let Some(graph) = graph {
-                if state.dead == 0 {
+                if state.dead == 0 && limit == u64::MAX {
                     self.graph_search(state, graph, query, params, &|_| true, scratch);
                 } else {
-                    self.graph_search(
-                        state,
-                        graph,
-                        query,
-                        params,
-                        &|id| !state.tombstones.contains(id as usize),
-                        scratch,
-                    );
+                    self.graph_search(state, graph, query, params, &visible, scratch);
                 }
                 if scratch.sorted.len() >= k.min(live) {
                     return;
                 }
             }
-            let mut live_ids = (0..stored).filter(|id| !state.tombstones.contains(*id as usize));
-            exact_scan(&mut live_ids, scratch);
+            let mut visible_ids = (0..stored).filter(|id| visible(*id));
+            exact_scan(&mut visible_ids, scratch);
             return;
         };
         let mut allowed = Bitset::default();
         let mut matching = 0;
         for id in 0..stored as usize {
-            if !state.tombstones.contains(id) && filter(state.keys.key(id)) {
+            let key = state.keys.key(id);
+            if !state.tombstones.contains(id) && key < limit && filter(key) {
                 allowed.insert(id);
                 matching += 1;
             }

@@ -464,6 +464,48 @@ fn deletes_updates_and_compaction() {
 }
 
 #[test]
+fn writes_during_compaction_are_kept() {
+    let dims = 8;
+    let folder = tempfile::tempdir().expect("temp dir");
+    let config = hnsw(dims, Similarity::L2Norm, Quantization::None);
+    let vectors = uniform(2000, dims, 21);
+    let index = Arc::new(build(folder.path(), config, &vectors));
+    for key in 0..1000 {
+        index.delete(key);
+    }
+    let writer = {
+        let index = index.clone();
+        std::thread::spawn(move || {
+            // Deletes, updates and new keys racing with the rebuild.
+            for key in 1000..1100 {
+                index.delete(key);
+            }
+            for key in 1100..1200 {
+                index.insert(key, &[key as f32; 8]).expect("update");
+            }
+            for key in 5000..5200 {
+                index.insert(key, &[key as f32; 8]).expect("insert");
+            }
+        })
+    };
+    index.compact().expect("compact");
+    writer.join().expect("writer");
+    assert_eq!(index.len(), 900 + 200);
+    for key in (0..1100).step_by(7) {
+        assert!(!index.contains(key), "deleted key {key} came back");
+    }
+    for key in (1100..2000).chain(5000..5200) {
+        assert!(index.contains(key), "key {key} lost");
+    }
+    for key in [1100_u64, 1199, 5000, 5199] {
+        let hits = index
+            .search(&[key as f32; 8], &SearchParams::new(1), None)
+            .expect("search");
+        assert_eq!(hits, vec![Neighbor { key, raw: 0.0 }]);
+    }
+}
+
+#[test]
 fn searches_run_while_batches_are_inserted() {
     let dims = 16;
     let folder = tempfile::tempdir().expect("temp dir");
@@ -520,4 +562,30 @@ fn memory_report_counts_codes_instead_of_mapped_rows() {
     assert_eq!(report.vectors_mapped, (400 * dims * 4) as u64);
     assert!(plain.memory_bytes() >= (400 * dims * 4) as u64);
     assert!(quantized.memory_bytes() < plain.memory_bytes() / 2);
+}
+
+#[test]
+fn keys_above_the_limit_are_invisible_with_and_without_filters() {
+    let dims = 8;
+    let folder = tempfile::tempdir().expect("temp dir");
+    for quantization in [Quantization::None, Quantization::Int8] {
+        let index = build(
+            folder.path().join(format!("{quantization:?}")).as_path(),
+            hnsw(dims, Similarity::L2Norm, quantization),
+            &uniform(1500, dims, 31),
+        );
+        for query in uniform(5, dims, 32).chunks_exact(dims) {
+            let limited = SearchParams::new(10).with_num_candidates(40).with_key_limit(1000);
+            let hits = index.search(query, &limited, None).expect("search");
+            assert_eq!(hits.len(), 10);
+            assert!(hits.iter().all(|hit| hit.key < 1000));
+            let even = |key: u64| key % 2 == 0;
+            let hits = index.search(query, &limited, Some(&even)).expect("search");
+            assert_eq!(hits.len(), 10);
+            assert!(hits.iter().all(|hit| hit.key < 1000 && hit.key % 2 == 0));
+            // Only 5 keys visible: all 5 come back, found by the exact fallback.
+            let tiny = SearchParams::new(10).with_key_limit(5);
+            assert_eq!(keys(&index.search(query, &tiny, None).expect("search")).len(), 5);
+        }
+    }
 }

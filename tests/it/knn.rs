@@ -462,3 +462,73 @@ async fn vector_memory_is_reported() {
     let default_columns = app.call("GET", "/_cat/indices?format=json", None).await;
     assert!(default_columns.json[0].get("vectors.memory").is_none());
 }
+
+#[tokio::test]
+async fn deleting_most_documents_compacts_in_the_background_without_losing_hits() {
+    let docs: Vec<(String, Value, &str)> = (0..300)
+        .map(|n| {
+            let angle = n as f64 / 300.0 * std::f64::consts::PI;
+            (n.to_string(), json!([angle.cos(), angle.sin(), 0.5]), "t")
+        })
+        .collect();
+    let borrowed: Vec<(&str, Value, &str)> = docs.iter().map(|(id, v, t)| (id.as_str(), v.clone(), *t)).collect();
+    let app = vectors("cosine", &borrowed).await;
+    let deletes: Vec<Value> = (0..300)
+        .filter(|n| n % 3 != 0)
+        .map(|n| json!({"delete": {"_index": "v", "_id": n.to_string()}}))
+        .collect();
+    let response = app.ndjson("POST", "/_bulk?refresh=true", &deletes).await;
+    assert_eq!(response.json["errors"], false, "{}", response.text);
+    // The refresh started a rebuild (two thirds of the rows are tombstones); searches during
+    // and after it see exactly the live documents.
+    for round in 0..20 {
+        let response = app
+            .call(
+                "POST",
+                "/v/_search",
+                Some(json!({"size": 100, "knn": {"field": "vec", "query_vector": [1, 0, 0.5], "k": 100, "num_candidates": 300}})),
+            )
+            .await;
+        let found = ids(&response.json);
+        assert_eq!(found.len(), 100, "round {round}: {}", response.text);
+        assert!(
+            found.iter().all(|id| id.parse::<u32>().expect("id") % 3 == 0),
+            "round {round}"
+        );
+    }
+    let app = app.reopen();
+    let stats = app.call("GET", "/v/_stats", None).await;
+    assert_eq!(
+        stats.json["indices"]["v"]["primaries"]["dense_vector"]["value_count"],
+        100
+    );
+}
+
+#[tokio::test]
+async fn partial_updates_and_update_by_query_keep_vectors_stored_apart() {
+    let app = vectors("cosine", &sample()).await;
+    let updated = app
+        .call("POST", "/v/_update/a?refresh=true", Some(json!({"doc": {"tag": "changed"}})))
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    let by_query = app
+        .call("POST", "/v/_update_by_query?refresh=true", Some(json!({"query": {"ids": {"values": ["c"]}}})))
+        .await;
+    assert_eq!(by_query.json["updated"], 1, "{}", by_query.text);
+    for (id, expected) in [("a", sample()[0].1.clone()), ("c", sample()[2].1.clone())] {
+        let full = app.call("GET", &format!("/v/_doc/{id}?_source_exclude_vectors=false"), None).await;
+        assert_eq!(full.json["_source"]["vec"], expected, "{}", full.text);
+        let default = app.call("GET", &format!("/v/_doc/{id}"), None).await;
+        assert!(default.json["_source"].get("vec").is_none(), "{}", default.text);
+    }
+    let response = app
+        .call(
+            "POST",
+            "/v/_search",
+            Some(json!({"knn": {"field": "vec", "query_vector": sample()[0].1, "k": 1}, "_source": {"exclude_vectors": false}})),
+        )
+        .await;
+    assert_eq!(ids(&response.json), vec!["a"]);
+    assert_eq!(response.json["hits"]["hits"][0]["_source"]["tag"], "changed");
+    assert_eq!(response.json["hits"]["hits"][0]["_source"]["vec"], sample()[0].1);
+}

@@ -32,6 +32,7 @@ const WRITE_PARAMS: &[&str] = &[
 const GET_PARAMS: &[&str] = &[
     "_source",
     "_source_excludes",
+    "_source_exclude_vectors",
     "_source_includes",
     "preference",
     "realtime",
@@ -249,19 +250,10 @@ pub fn source_filter_from_params(params: &Params) -> Result<Option<SourceFilter>
     if let Some(excludes) = params.list("_source_excludes") {
         filter.excludes = excludes;
     }
+    if params.contains("_source_exclude_vectors") {
+        filter.exclude_vectors = Some(params.bool("_source_exclude_vectors", true)?);
+    }
     Ok(Some(filter))
-}
-
-/// Parses stored source bytes and applies a filter.
-pub fn filtered_source(bytes: &[u8], filter: &SourceFilter) -> Result<Value> {
-    let value: Value = serde_json::from_slice(bytes)?;
-    if filter.is_noop() {
-        return Ok(value);
-    }
-    match value {
-        Value::Object(object) => Ok(Value::Object(filter.apply(&object))),
-        other => Ok(other),
-    }
 }
 
 fn resolve_single(state: &AppState, index: &str) -> Result<Arc<IndexHandle>> {
@@ -319,7 +311,7 @@ pub async fn get(State(state): State<AppState>, path: PathParams, params: Params
         "found": true
     });
     if let Some(filter) = source_filter_from_params(&params)? {
-        body["_source"] = filtered_source(&document.source, &filter)?;
+        body["_source"] = handle.render_document(&document, &filter)?;
     }
     Ok(Reply::ok(body))
 }
@@ -343,7 +335,7 @@ pub async fn get_source(State(state): State<AppState>, path: PathParams, params:
         ));
     };
     let filter = source_filter_from_params(&params)?.unwrap_or_default();
-    Ok(Reply::ok(filtered_source(&document.source, &filter)?))
+    Ok(Reply::ok(handle.render_document(&document, &filter)?))
 }
 
 pub async fn source_exists(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
@@ -430,6 +422,7 @@ pub async fn update(State(state): State<AppState>, path: PathParams, params: Par
         "wait_for_active_shards",
         "_source",
         "_source_excludes",
+        "_source_exclude_vectors",
         "_source_includes",
         "include_source_on_error",
     ])?;
@@ -446,7 +439,7 @@ pub async fn update(State(state): State<AppState>, path: PathParams, params: Par
     let wants_source = source_request.is_some_and(|value| value != Value::Bool(false)) || params.contains("_source");
     if wants_source && let Some(source) = &result.source {
         let filter = source_filter_from_params(&params)?.unwrap_or_default();
-        response["get"] = json!({"_seq_no": result.seq_no, "_primary_term": 1, "found": true, "_source": filtered_source(source, &filter)?});
+        response["get"] = json!({"_seq_no": result.seq_no, "_primary_term": 1, "found": true, "_source": handle.render_source(source, &filter)?});
     }
     Ok(Reply::json(status_of(&result.outcome), response))
 }
@@ -503,17 +496,13 @@ pub async fn mget(State(state): State<AppState>, path: PathParams, params: Param
         };
         let filter = match &source_option {
             Some(Value::Bool(false)) => None,
-            Some(Value::Array(items)) => Some(SourceFilter {
-                includes: items
+            Some(Value::Array(items)) => Some(SourceFilter::including(
+                items
                     .iter()
                     .filter_map(|item| item.as_str().map(str::to_string))
                     .collect(),
-                excludes: Vec::new(),
-            }),
-            Some(Value::String(single)) => Some(SourceFilter {
-                includes: vec![single.clone()],
-                excludes: Vec::new(),
-            }),
+            )),
+            Some(Value::String(single)) => Some(SourceFilter::including(vec![single.clone()])),
             _ => default_filter.clone(),
         };
         let mut entry = json!({
@@ -521,7 +510,7 @@ pub async fn mget(State(state): State<AppState>, path: PathParams, params: Param
             "_seq_no": document.seq_no, "_primary_term": 1, "found": true
         });
         if let Some(filter) = filter {
-            entry["_source"] = filtered_source(&document.source, &filter)?;
+            entry["_source"] = handle.render_document(&document, &filter)?;
         }
         docs.push(entry);
     }

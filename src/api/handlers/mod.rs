@@ -15,12 +15,19 @@ use crate::api::extract::{Params, PathParams};
 use crate::error::{Error, Result};
 use crate::index::{IndexHandle, ResolveOptions};
 
-/// Runs blocking engine work (tantivy, fsync) off the async threads.
+/// Runs blocking engine work (tantivy, fsync) without stalling other connections. On the
+/// multi-threaded server runtime the work runs in place and tokio moves this worker's other
+/// tasks to another thread: that saves the two thread wake-ups of a blocking-pool hop, a
+/// large share of a fast search's latency. A current-thread runtime (tests) cannot do that,
+/// so there the work goes to the blocking pool.
 pub async fn blocking<T, F>(work: F) -> Result<T>
 where
     F: FnOnce() -> Result<T> + Send + 'static,
     T: Send + 'static,
 {
+    if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+        return tokio::task::block_in_place(work);
+    }
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|error| Error::internal(format!("engine task failed: {error}")))?

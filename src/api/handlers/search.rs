@@ -30,6 +30,7 @@ const SEARCH_PARAMS: &[&str] = &[
     "_source",
     "_source_includes",
     "_source_excludes",
+    "_source_exclude_vectors",
     "track_total_hits",
     "track_scores",
     "timeout",
@@ -129,6 +130,20 @@ fn merge_params(params: &Params, body: Option<Value>) -> Result<Value> {
             "_source".into(),
             json!({"includes": params.list("_source_includes").unwrap_or_default(), "excludes": params.list("_source_excludes").unwrap_or_default()}),
         );
+    }
+    if params.contains("_source_exclude_vectors") {
+        let exclude = params.bool("_source_exclude_vectors", true)?;
+        let source = body.entry("_source").or_insert_with(|| json!({}));
+        match source {
+            Value::Object(object) => {
+                object.insert("exclude_vectors".into(), json!(exclude));
+            }
+            Value::Bool(true) => *source = json!({"exclude_vectors": exclude}),
+            Value::Array(_) | Value::String(_) => {
+                *source = json!({"includes": source.clone(), "exclude_vectors": exclude})
+            }
+            _ => {}
+        }
     }
     if let Some(min_score) = params.get("min_score") {
         let parsed: f64 = min_score.parse().map_err(|_| {
@@ -341,6 +356,7 @@ pub async fn explain(State(state): State<AppState>, path: PathParams, params: Pa
         "routing",
         "_source",
         "_source_excludes",
+        "_source_exclude_vectors",
         "_source_includes",
         "stored_fields",
     ])?;

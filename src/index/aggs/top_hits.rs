@@ -13,7 +13,6 @@ use super::values::{Accepts, FieldSource, Key};
 use super::{AggTarget, TopHitsSpec};
 use crate::error::{Error, Result};
 use crate::index::search::score_json;
-use crate::index::source_filter::SourceFilter;
 use crate::query::{SortField, SortOrder};
 
 /// Resolves the fields of the `sort` keys (`None` for `_score` and `_doc`).
@@ -128,14 +127,6 @@ fn sort_value_json(value: &SortValue, key: &SortField) -> Value {
     }
 }
 
-fn load_source(bytes: &[u8], filter: &SourceFilter) -> Result<Value> {
-    let value: Value = serde_json::from_slice(bytes)?;
-    Ok(match value {
-        Value::Object(object) if !filter.is_noop() => Value::Object(filter.apply(&object)),
-        other => other,
-    })
-}
-
 /// Computes `top_hits`: the bucket's documents sorted, paged with `from`/`size`, and
 /// loaded with their (filtered) `_source`.
 pub fn compute_top_hits(
@@ -195,7 +186,7 @@ fn load_hit(
         if scored { score_json(doc.score) } else { Value::Null },
     );
     if let Some(filter) = &spec.source {
-        hit.insert("_source".into(), load_source(&stored.source, filter)?);
+        hit.insert("_source".into(), target.handle.render_document(&stored, filter)?);
     }
     if !spec.sort.is_empty() {
         let sort: Vec<Value> = values
@@ -271,15 +262,5 @@ mod tests {
             missing_first: true,
         }]);
         assert_eq!(rank(&missing_first, &[Some(source())], &docs), vec![2, 0, 1]);
-    }
-
-    #[test]
-    fn source_filtering() {
-        let filter = SourceFilter {
-            includes: vec!["a".into()],
-            excludes: Vec::new(),
-        };
-        let value = load_source(br#"{"a": 1, "b": 2}"#, &filter).unwrap();
-        assert_eq!(value, json!({"a": 1}));
     }
 }

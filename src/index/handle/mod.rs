@@ -42,6 +42,21 @@ pub struct DocVersion {
     /// The stable document key (vector rows are keyed by it).
     pub ord: u64,
     pub source: Arc<Vec<u8>>,
+    /// Vector values stored apart from `source` (see `source_filter::split_vectors`).
+    pub vectors: Option<Arc<Vec<u8>>>,
+}
+
+impl DocVersion {
+    /// The whole source, vectors merged back in when they are stored apart.
+    pub fn full_source(&self) -> Result<Arc<Vec<u8>>> {
+        match &self.vectors {
+            None => Ok(self.source.clone()),
+            Some(vectors) => Ok(Arc::new(crate::index::source_filter::merge_vectors(
+                &self.source,
+                vectors,
+            )?)),
+        }
+    }
 }
 
 /// Document counts as `_stats` and `_cat` report them (as of the last refresh).
@@ -201,7 +216,7 @@ impl IndexHandle {
                         record.version,
                         &record.source,
                         &parsed,
-                    );
+                    )?;
                     writer.add_document(document)?;
                 }
                 side.next_seq_no = side.next_seq_no.max(record.seq_no + 1);
@@ -245,6 +260,27 @@ impl IndexHandle {
     fn drop_vectors(&self, side: &mut WriteSide, ord: u64) {
         side.pending_vectors.remove(ord);
         self.vectors.delete(ord);
+    }
+
+    /// Renders stored source bytes for a response: `filter` applied, vector fields left out
+    /// unless asked for (see [`IndexState::hidden_source_vectors`]).
+    pub fn render_source(&self, bytes: &[u8], filter: &crate::index::source_filter::SourceFilter) -> Result<Value> {
+        let hidden = self.state().hidden_source_vectors(filter);
+        crate::index::source_filter::render_source(bytes, filter, &hidden)
+    }
+
+    /// Renders a stored document's source for a response, merging its vectors back in only
+    /// when the response shows them.
+    pub fn render_document(
+        &self,
+        document: &DocVersion,
+        filter: &crate::index::source_filter::SourceFilter,
+    ) -> Result<Value> {
+        let hidden = self.state().hidden_source_vectors(filter);
+        if hidden.is_empty() {
+            return crate::index::source_filter::render_source(&document.full_source()?, filter, &hidden);
+        }
+        crate::index::source_filter::render_source(&document.source, filter, &hidden)
     }
 
     /// Returns the vector fields of this index.
@@ -329,6 +365,7 @@ impl IndexHandle {
                 version: entry.version,
                 ord: entry.ord,
                 source,
+                vectors: None,
             }));
         }
         let searcher = self.searcher();
@@ -391,14 +428,19 @@ impl IndexHandle {
         let read_u64 = |field| document.get_first(field).and_then(|value| value.as_u64()).unwrap_or(0);
         let source = document
             .get_first(self.fields.source)
-            .and_then(|value| value.as_bytes())
-            .map(<[u8]>::to_vec)
+            .and_then(|value| value.as_str())
+            .map(|text| text.as_bytes().to_vec())
             .unwrap_or_default();
+        let vectors = document
+            .get_first(self.fields.vectors)
+            .and_then(|value| value.as_str())
+            .map(|text| Arc::new(text.as_bytes().to_vec()));
         DocVersion {
             seq_no: read_u64(self.fields.seq_no),
             version: read_u64(self.fields.version),
             ord: read_u64(self.fields.ord),
             source: Arc::new(source),
+            vectors,
         }
     }
 
@@ -430,6 +472,7 @@ impl IndexHandle {
             .retain(|_, (_, deleted_at)| deleted_at.elapsed() < GC_DELETES);
         side.dirty = false;
         self.counters.refresh_total.fetch_add(1, Ordering::Relaxed);
+        self.vectors.compact_if_due();
         Ok(())
     }
 
@@ -460,6 +503,8 @@ impl IndexHandle {
         {
             tracing::warn!(%error, "merge threads ended with an error while closing an index");
         }
+        drop(side);
+        self.vectors.wait_for_compactions();
     }
 
     /// Returns the on-disk size of the index folder.

@@ -231,7 +231,7 @@ impl IndexHandle {
                     let bytes = serde_json::to_vec(&Value::Object(new_source))?;
                     return self.index_document(side, &id, bytes, None);
                 };
-                let existing: Value = serde_json::from_slice(&current.source)?;
+                let existing: Value = serde_json::from_slice(&current.full_source()?)?;
                 let Value::Object(mut merged) = existing else {
                     return Err(Error::internal("stored source is not an object"));
                 };
@@ -245,7 +245,7 @@ impl IndexHandle {
                         version: current.version,
                         seq_no: current.seq_no,
                         outcome: WriteOutcome::Noop,
-                        source: Some(current.source.clone()),
+                        source: Some(current.full_source()?),
                     });
                 }
                 let bytes = serde_json::to_vec(&Value::Object(merged))?;
@@ -302,7 +302,7 @@ impl IndexHandle {
         side.next_ord += 1;
         let writer = side.writer.as_ref().ok_or_else(|| Error::internal("writer closed"))?;
         writer.delete_term(Term::from_field_text(self.fields.id, id));
-        let document = build_tantivy_document(&self.fields, &state, id, ord, seq_no, version, &stored_source, &parsed);
+        let document = build_tantivy_document(&self.fields, &state, id, ord, seq_no, version, &stored_source, &parsed)?;
         writer.add_document(document)?;
         if let Some(current) = current {
             self.drop_vectors(side, current.ord);

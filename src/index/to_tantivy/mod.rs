@@ -88,6 +88,7 @@ impl QueryBuilder<'_> {
                     params: params.clone(),
                     source_paths: std::sync::Arc::new(source_paths),
                     source_field: self.fields.source,
+                    vectors_field: self.fields.vectors,
                     min_score: *min_score,
                 };
                 Ok(boosted(Box::new(query), *boost))
