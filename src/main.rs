@@ -64,6 +64,13 @@ enum BenchKind {
         /// kNN query (k 10, num_candidates 100) to the searches.
         #[arg(long, default_value_t = 0)]
         vector_dims: usize,
+        /// Takes document vectors from this TEXMEX `.fvecs` file (row n for document n)
+        /// instead of random unit vectors, so the figures compare with `iris bench knn`.
+        #[arg(long, requires = "vectors_queries")]
+        vectors_base: Option<std::path::PathBuf>,
+        /// kNN query vectors for `--vectors-base` (`.fvecs`, used in turn).
+        #[arg(long, requires = "vectors_base")]
+        vectors_queries: Option<std::path::PathBuf>,
     },
     /// Vector search recall@k, QPS and latency per ef_search on TEXMEX files (see
     /// bench/README.md; bench/peers.py prints the same lines for faiss and hnswlib).
@@ -164,8 +171,13 @@ async fn main() -> anyhow::Result<()> {
                     queries,
                     concurrency,
                     vector_dims,
+                    vectors_base,
+                    vectors_queries,
                 },
-        } => bench_http(address, docs, batch, queries, concurrency, vector_dims).await,
+        } => {
+            let vector_files = vectors_base.zip(vectors_queries);
+            bench_http(address, docs, batch, queries, concurrency, vector_dims, vector_files).await
+        }
         Command::Bench {
             kind: BenchKind::Knn(arguments),
         } => bench_knn(arguments).await,
@@ -226,6 +238,7 @@ async fn bench_http(
     queries: usize,
     concurrency: Vec<usize>,
     vector_dims: usize,
+    vector_files: Option<(std::path::PathBuf, std::path::PathBuf)>,
 ) -> anyhow::Result<()> {
     // Without --address, measure a fresh Iris in this process, on a temporary folder.
     let mut scratch = None;
@@ -257,6 +270,7 @@ async fn bench_http(
         concurrency,
         index: "bench-photos".into(),
         vector_dims,
+        vector_files,
     };
     let outcome = tokio::task::spawn_blocking(move || iris::bench::run_http(&options)).await?;
     if let Some(folder) = scratch {

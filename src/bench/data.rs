@@ -41,11 +41,37 @@ const PLACES: &[&str] = &[
     "on a table",
 ];
 
+/// Vectors read from TEXMEX files: document n gets base row n (cycling), queries go in turn.
+pub struct VectorRows {
+    dims: usize,
+    base: Vec<f32>,
+    queries: Vec<f32>,
+}
+
+impl VectorRows {
+    pub fn read(base: &std::path::Path, queries: &std::path::Path) -> anyhow::Result<VectorRows> {
+        let (dims, base) = super::knn::read_fvecs(base)?;
+        let (query_dims, queries) = super::knn::read_fvecs(queries)?;
+        if dims != query_dims || base.is_empty() || queries.is_empty() {
+            anyhow::bail!("base ({dims} dims) and query ({query_dims} dims) vectors must be non-empty with equal dims");
+        }
+        Ok(VectorRows { dims, base, queries })
+    }
+
+    fn row(rows: &[f32], dims: usize, n: usize) -> Vec<f32> {
+        let count = rows.len() / dims;
+        rows[(n % count) * dims..(n % count + 1) * dims].to_vec()
+    }
+}
+
 /// A small seeded generator (xorshift) so every run indexes the same documents.
 pub struct Generator {
     state: u64,
     /// Dimensions of the `vec` field (0: documents carry no vector).
     vector_dims: usize,
+    /// Vectors from files instead of random ones.
+    rows: Option<std::sync::Arc<VectorRows>>,
+    queries_made: usize,
 }
 
 impl Generator {
@@ -53,6 +79,30 @@ impl Generator {
         Generator {
             state: seed.max(1),
             vector_dims: 0,
+            rows: None,
+            queries_made: 0,
+        }
+    }
+
+    /// Takes document and query vectors from files.
+    pub fn with_vector_rows(self, rows: std::sync::Arc<VectorRows>) -> Generator {
+        Generator {
+            vector_dims: rows.dims,
+            rows: Some(rows),
+            ..self
+        }
+    }
+
+    /// Dimensions of the documents' vectors (0: none).
+    pub fn vector_dims(&self) -> usize {
+        self.vector_dims
+    }
+
+    fn query_vector(&mut self) -> Vec<f32> {
+        self.queries_made += 1;
+        match &self.rows {
+            Some(rows) => VectorRows::row(&rows.queries, rows.dims, self.queries_made - 1),
+            None => self.unit_vector(),
         }
     }
 
@@ -71,9 +121,10 @@ impl Generator {
         vector
     }
 
-    /// Returns a top-level kNN search on `vec` (k 10, num_candidates 100).
+    /// Returns a top-level kNN search on `vec` (k 10, num_candidates 100); hits carry their
+    /// `_source` (without the vector, as ES 9.2 returns it).
     pub fn knn_query(&mut self) -> Value {
-        json!({"knn": {"field": "vec", "query_vector": self.unit_vector(), "k": 10, "num_candidates": 100}, "_source": false})
+        json!({"knn": {"field": "vec", "query_vector": self.query_vector(), "k": 10, "num_candidates": 100}})
     }
 
     fn next(&mut self) -> u64 {
@@ -92,7 +143,10 @@ impl Generator {
         let subject = self.pick(SUBJECTS);
         let caption = format!("A {} {} {}", self.pick(ADJECTIVES), subject, self.pick(PLACES));
         let day = self.next() % 1500;
-        let vector = (self.vector_dims > 0).then(|| self.unit_vector());
+        let vector = match &self.rows {
+            Some(rows) => Some(VectorRows::row(&rows.base, rows.dims, n)),
+            None => (self.vector_dims > 0).then(|| self.unit_vector()),
+        };
         let mut document = json!({
             "caption": caption,
             "tags": [subject, self.pick(ADJECTIVES)],

@@ -26,6 +26,23 @@ pub struct HttpBenchOptions {
     pub index: String,
     /// Dimensions of a `dense_vector` field to load and kNN-search (0: none).
     pub vector_dims: usize,
+    /// TEXMEX base and query vectors to use instead of random ones (their dims win).
+    pub vector_files: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl HttpBenchOptions {
+    /// The document and query generator for these options (same seed, same data).
+    fn generator(&self, seed: u64) -> anyhow::Result<Generator> {
+        let generator = Generator::new(seed);
+        Ok(match &self.vector_files {
+            Some((base, queries)) => generator.with_vector_rows(Arc::new(data::VectorRows::read(base, queries)?)),
+            None => generator.with_vectors(self.vector_dims),
+        })
+    }
+
+    fn has_vectors(&self) -> bool {
+        self.vector_dims > 0 || self.vector_files.is_some()
+    }
 }
 
 fn check(status: u16, body: &[u8], what: &str) -> anyhow::Result<()> {
@@ -43,10 +60,10 @@ fn ingest(options: &HttpBenchOptions) -> anyhow::Result<Value> {
         "PUT",
         &format!("/{}", options.index),
         "application/json",
-        &serde_json::to_vec(&data::mapping(options.vector_dims))?,
+        &serde_json::to_vec(&data::mapping(options.generator(42)?.vector_dims()))?,
     )?;
     check(status, &body, "create index")?;
-    let mut generator = Generator::new(42).with_vectors(options.vector_dims);
+    let mut generator = options.generator(42)?;
     let started = Instant::now();
     let mut sent = 0;
     while sent < options.documents {
@@ -98,7 +115,7 @@ fn search(
     concurrency: usize,
     make: fn(&mut Generator) -> Value,
 ) -> anyhow::Result<Value> {
-    let mut generator = Generator::new(7).with_vectors(options.vector_dims);
+    let mut generator = options.generator(7)?;
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
         (0..options.queries)
             .map(|_| serde_json::to_vec(&make(&mut generator)))
@@ -157,7 +174,7 @@ pub fn run_http(options: &HttpBenchOptions) -> anyhow::Result<Vec<Value>> {
         ("match", Generator::match_query),
         ("bool_range", Generator::bool_range_query),
     ];
-    if options.vector_dims > 0 {
+    if options.has_vectors() {
         kinds.push(("knn", Generator::knn_query));
     }
     for (name, make) in kinds {

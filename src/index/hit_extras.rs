@@ -38,6 +38,7 @@ impl HitDecorator {
         let builder = QueryBuilder {
             state: &state,
             fields: handle.fields(),
+            vectors: handle.vectors(),
             now_millis,
         };
         let mut named = Vec::new();

@@ -169,6 +169,7 @@ fn allowed_keys(
     let builder = QueryBuilder {
         state: &state,
         fields: handle.fields(),
+        vectors: handle.vectors(),
         now_millis,
     };
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();

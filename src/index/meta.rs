@@ -70,6 +70,14 @@ impl IndexState {
         self.settings.get("mapping.exclude_source_vectors") != Some("false")
     }
 
+    /// The vector fields whose values the engine stores apart from `_source`.
+    pub fn apart_vector_fields(&self) -> Vec<super::vector_source::ApartField> {
+        if !self.excludes_source_vectors() {
+            return Vec::new();
+        }
+        super::vector_source::apart_fields(&self.mapping)
+    }
+
     /// Paths of the `dense_vector` and `knn_vector` fields.
     pub fn vector_paths(&self) -> Vec<String> {
         self.mapping

@@ -22,6 +22,7 @@ pub mod settings;
 pub mod source_filter;
 pub mod tantivy_doc;
 pub mod to_tantivy;
+pub mod vector_source;
 pub mod vectors;
 
 pub use handle::{IndexHandle, WriteOp, WriteOutcome, WriteResult};

@@ -1,5 +1,6 @@
 //! ES `script_score` for vector functions: exact scoring of every document the inner query
-//! matches, reading each document's vector from its stored `_source`.
+//! matches, reading each document's vector from the vector index (or from its stored
+//! `_source` when the index keeps vectors there).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyDocument};
 
 use super::knn_query::PrecomputedScorer;
 use super::source_filter::values_at;
+use super::vector_source::{ApartField, parse_apart};
+use super::vectors::VectorFields;
 use crate::error::Error;
 use crate::query::script::{Script, ScriptContext, VectorFunction};
 use crate::vector::{dot_f32, l1_f32, squared_l2_f32};
@@ -24,8 +27,12 @@ pub struct ScriptScoreQuery {
     /// Field name in the script → path of its values in `_source`.
     pub source_paths: Arc<HashMap<String, String>>,
     pub source_field: tantivy::schema::Field,
-    /// `_vectors`, where a document's vectors are when stored apart from its source.
-    pub vectors_field: tantivy::schema::Field,
+    /// `_vectors`: which vectors a document keeps apart from its source.
+    pub apart_field: tantivy::schema::Field,
+    pub ord_field: tantivy::schema::Field,
+    /// The vector fields kept apart, and where their values are.
+    pub apart: Arc<Vec<ApartField>>,
+    pub vectors: Arc<VectorFields>,
     pub min_score: Option<f32>,
 }
 
@@ -47,6 +54,9 @@ struct ScriptScoreWeight {
 struct DocumentContext<'a> {
     query: &'a ScriptScoreQuery,
     source: &'a Value,
+    /// The document's `_vectors` (path → magnitude) and key.
+    apart: &'a serde_json::Map<String, Value>,
+    ord: u64,
     score: f64,
 }
 
@@ -58,10 +68,23 @@ impl ScriptContext for DocumentContext<'_> {
             )));
         };
         let path = self.query.source_paths.get(field).map_or(field, String::as_str);
-        let values: Vec<f32> = values_at(self.source, path)
-            .into_iter()
-            .filter_map(|value| value.as_f64().map(|number| number as f32))
-            .collect();
+        let apart = self
+            .query
+            .apart
+            .iter()
+            .find(|apart| apart.path == field)
+            .and_then(|apart| Some((apart, self.apart.get(field)?)));
+        let values: Vec<f32> = match apart {
+            Some((apart, magnitude)) => self
+                .query
+                .vectors
+                .restored(apart, self.ord, magnitude)
+                .unwrap_or_default(),
+            None => values_at(self.source, path)
+                .into_iter()
+                .filter_map(|value| value.as_f64().map(|number| number as f32))
+                .collect(),
+        };
         if values.is_empty() {
             return Err(Error::illegal_argument(
                 "A document doesn't have a value for a vector field!",
@@ -110,18 +133,21 @@ impl ScriptScoreWeight {
         while doc != TERMINATED {
             if alive.is_none_or(|bits| bits.is_alive(doc)) {
                 let stored: TantivyDocument = store.get(doc)?;
-                // Vectors stored apart from the source come keyed by their dotted path,
-                // which `values_at` reads like any other key.
-                let field = stored
-                    .get_first(self.query.vectors_field)
-                    .or_else(|| stored.get_first(self.query.source_field));
-                let source: Value = field
-                    .and_then(|value| value.as_str())
+                let text = |field| stored.get_first(field).and_then(|value| value.as_str());
+                let source: Value = text(self.query.source_field)
                     .and_then(|text| serde_json::from_str(text).ok())
                     .unwrap_or(Value::Null);
+                let apart = text(self.query.apart_field)
+                    .and_then(|text| parse_apart(text.as_bytes()).ok())
+                    .unwrap_or_default();
                 let context = DocumentContext {
                     query: &self.query,
                     source: &source,
+                    apart: &apart,
+                    ord: stored
+                        .get_first(self.query.ord_field)
+                        .and_then(|value| value.as_u64())
+                        .unwrap_or(0),
                     score: f64::from(inner.score()),
                 };
                 let value = self

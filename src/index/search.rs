@@ -141,6 +141,7 @@ pub fn build_query(handle: &IndexHandle, request: &SearchRequest, now_millis: i6
     let builder = QueryBuilder {
         state: &state,
         fields: handle.fields(),
+        vectors: handle.vectors(),
         now_millis,
     };
     let main = builder.build(&request.query)?;
@@ -422,7 +423,7 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
             hit["_explanation"] = explanation_json(&explanation);
         }
         let parsed_source = if HitDecorator::needs_source(request) {
-            Some(serde_json::from_slice::<Value>(&stored.full_source()?)?)
+            Some(serde_json::from_slice::<Value>(&handle.full_source(&stored)?)?)
         } else {
             None
         };

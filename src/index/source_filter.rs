@@ -57,88 +57,6 @@ pub fn render_source(bytes: &[u8], filter: &SourceFilter, hidden: &[String]) -> 
     }
 }
 
-/// Splits stored source bytes into the source without the values at `paths` and a JSON
-/// object of those values keyed by dotted path (None when the document has none of them).
-///
-/// Vectors are kept apart because they are most of a document's bytes while responses leave
-/// them out by default (ES 9.2): a hit then reads the source without parsing past them.
-pub fn split_vectors(source: &[u8], paths: &[String]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-    if paths.is_empty() {
-        return Ok(None);
-    }
-    let Value::Object(mut object) = serde_json::from_slice(source)? else {
-        return Ok(None);
-    };
-    let mut vectors = Map::new();
-    for path in paths {
-        if let Some(value) = take_path(&mut object, path) {
-            vectors.insert(path.clone(), value);
-        }
-    }
-    if vectors.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some((
-        serde_json::to_vec(&Value::Object(object))?,
-        serde_json::to_vec(&Value::Object(vectors))?,
-    )))
-}
-
-/// Puts split-off values back at their paths (the inverse of [`split_vectors`], except that
-/// each comes back as the last member of its object).
-pub fn merge_vectors(source: &[u8], vectors: &[u8]) -> Result<Vec<u8>> {
-    let Value::Object(mut object) = serde_json::from_slice(source)? else {
-        return Ok(source.to_vec());
-    };
-    let Value::Object(split) = serde_json::from_slice(vectors)? else {
-        return Ok(source.to_vec());
-    };
-    for (path, value) in split {
-        put_path(&mut object, &path, value);
-    }
-    Ok(serde_json::to_vec(&Value::Object(object))?)
-}
-
-/// Removes and returns the value at a dotted path, whether written as nested objects or
-/// as a dotted key; an object left empty is removed too.
-fn take_path(object: &mut Map<String, Value>, path: &str) -> Option<Value> {
-    if let Some(value) = object.remove(path) {
-        return Some(value);
-    }
-    let keys: Vec<String> = object.keys().cloned().collect();
-    for key in keys {
-        let Some(rest) = path.strip_prefix(key.as_str()).and_then(|rest| rest.strip_prefix('.')) else {
-            continue;
-        };
-        let Some(Value::Object(inner)) = object.get_mut(&key) else {
-            continue;
-        };
-        if let Some(value) = take_path(inner, rest) {
-            if inner.is_empty() {
-                object.remove(&key);
-            }
-            return Some(value);
-        }
-    }
-    None
-}
-
-/// Sets the value at a dotted path, through existing objects, creating nested ones.
-fn put_path(object: &mut Map<String, Value>, path: &str, value: Value) {
-    if let Some((head, rest)) = path.split_once('.')
-        && !object.contains_key(path)
-    {
-        let inner = object
-            .entry(head.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(inner) = inner {
-            put_path(inner, rest, value);
-            return;
-        }
-    }
-    object.insert(path.to_string(), value);
-}
-
 /// Deserializes a JSON value, leaving out object members at the `hidden` dotted paths.
 struct SkipPaths<'a> {
     hidden: &'a [String],
@@ -390,30 +308,6 @@ mod tests {
         let filtered = render_source(bytes, &SourceFilter::including(vec!["o.*".into()]), &hidden).expect("render");
         assert_eq!(filtered, json!({"o": {"k": [{"a": 1.5}]}}));
         assert!(render_source(br#"{"v": [1, 2"#, &SourceFilter::default(), &hidden).is_err());
-    }
-
-    #[test]
-    fn vectors_split_off_and_merge_back() {
-        let source = br#"{"a": 1, "v": [1.5, 2], "o": {"w": [3], "k": "x"}, "p.q": [4], "r": {"s": [5]}}"#;
-        let paths: Vec<String> = ["v", "o.w", "p.q", "r.s", "missing"]
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        let (rest, vectors) = split_vectors(source, &paths).expect("split").expect("some");
-        assert_eq!(
-            serde_json::from_slice::<Value>(&rest).expect("json"),
-            json!({"a": 1, "o": {"k": "x"}})
-        );
-        assert_eq!(
-            serde_json::from_slice::<Value>(&vectors).expect("json"),
-            json!({"v": [1.5, 2], "o.w": [3], "p.q": [4], "r.s": [5]})
-        );
-        let merged = merge_vectors(&rest, &vectors).expect("merge");
-        assert_eq!(
-            serde_json::from_slice::<Value>(&merged).expect("json"),
-            json!({"a": 1, "o": {"k": "x", "w": [3]}, "v": [1.5, 2], "p": {"q": [4]}, "r": {"s": [5]}})
-        );
-        assert!(split_vectors(br#"{"a": 1}"#, &paths).expect("split").is_none());
     }
 
     #[test]

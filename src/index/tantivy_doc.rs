@@ -11,13 +11,13 @@ use super::document::{IndexedValue, ParsedDocument};
 use super::mapping::FieldType;
 use super::meta::IndexState;
 use super::schema::SchemaFields;
-use super::source_filter::split_vectors;
+use super::vector_source::split;
 use crate::analysis::{EsAnalyzer, analyze};
 use crate::error::Result;
 
 /// Returns the tantivy document holding `parsed` plus the metadata fields. The WAL, the
-/// realtime map and write responses keep the whole `source`; here vectors are stored apart
-/// from it when responses leave them out by default (see `source_filter::split_vectors`).
+/// realtime map and write responses keep the whole `source`; here the values of indexed
+/// vector fields leave it (see `vector_source.rs`).
 #[allow(clippy::too_many_arguments)]
 pub fn build_tantivy_document(
     fields: &SchemaFields,
@@ -29,11 +29,7 @@ pub fn build_tantivy_document(
     source: &[u8],
     parsed: &ParsedDocument,
 ) -> Result<TantivyDocument> {
-    let split = if state.excludes_source_vectors() {
-        split_vectors(source, &state.vector_paths())?
-    } else {
-        None
-    };
+    let split = split(source, &state.apart_vector_fields())?;
     let mut document = TantivyDocument::default();
     document.add_text(fields.id, id);
     document.add_u64(fields.ord, ord);

@@ -13,6 +13,7 @@ use parking_lot::{Mutex, RwLock};
 use super::mapping::{
     FieldType, Mapping, VectorElement, VectorIndexKind, VectorParams, VectorQuantization, VectorSimilarity,
 };
+use super::vector_source::{ApartField, restore};
 use crate::error::{Error, Result};
 use crate::vector::{ElementType, IndexKind, Quantization, ScoreFormula, Similarity, VectorFieldConfig, VectorIndex};
 
@@ -169,6 +170,13 @@ impl VectorFields {
         Ok(())
     }
 
+    /// The vector of `key` in the field at `field.path`, as the document gave it (see
+    /// `vector_source::restore`).
+    pub fn restored(&self, field: &ApartField, key: u64, magnitude: &serde_json::Value) -> Option<Vec<f32>> {
+        let stored = self.open.read().get(&field.path)?.stored_vector(key)?;
+        Some(restore(stored, magnitude, field.integers))
+    }
+
     /// Removes a document's vectors from every field.
     pub fn delete(&self, key: u64) {
         for index in self.open.read().values() {
@@ -230,6 +238,16 @@ impl VectorFields {
     /// Returns the RAM held by vectors, codes and graphs.
     pub fn memory_bytes(&self) -> u64 {
         self.open.read().values().map(|index| index.memory_bytes()).sum()
+    }
+}
+
+impl std::fmt::Debug for VectorFields {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("VectorFields")
+            .field("folder", &self.folder)
+            .field("fields", &self.open.read().keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 

@@ -314,6 +314,14 @@ impl VectorIndex {
         self.len() == 0
     }
 
+    /// The live vector of `key` as stored: as given, except that cosine vectors are
+    /// normalised to unit length (the caller keeps the magnitude if it needs the original).
+    pub fn stored_vector(&self, key: u64) -> Option<Vec<f32>> {
+        let state = self.state.read();
+        let id = state.keys.live_id(key)?;
+        Some(self.layout.decode_row(state.rows.row(id as usize)))
+    }
+
     /// Whether `key` has a live vector.
     pub fn contains(&self, key: u64) -> bool {
         self.state.read().keys.live_id(key).is_some()

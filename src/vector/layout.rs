@@ -56,6 +56,20 @@ impl Layout {
         })
     }
 
+    /// Converts a stored row back into the vector as given (cosine rows stay normalised;
+    /// `bit` rows come back as signed bytes, the way ES shows them).
+    pub(super) fn decode_row(&self, row: &[f32]) -> Vec<f32> {
+        match self.config.element_type {
+            ElementType::Float | ElementType::Byte => row.to_vec(),
+            ElementType::Bit => row
+                .iter()
+                .flat_map(|word| word.to_ne_bytes())
+                .take(self.config.dims / 8)
+                .map(|byte| f32::from(byte as i8))
+                .collect(),
+        }
+    }
+
     /// Converts a given vector into its stored row (validated, normalised for cosine).
     pub(super) fn encode_row(&self, vector: &[f32], row: &mut Vec<f32>) -> Result<(), VectorError> {
         row.clear();

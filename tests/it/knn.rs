@@ -508,15 +508,25 @@ async fn deleting_most_documents_compacts_in_the_background_without_losing_hits(
 async fn partial_updates_and_update_by_query_keep_vectors_stored_apart() {
     let app = vectors("cosine", &sample()).await;
     let updated = app
-        .call("POST", "/v/_update/a?refresh=true", Some(json!({"doc": {"tag": "changed"}})))
+        .call(
+            "POST",
+            "/v/_update/a?refresh=true",
+            Some(json!({"doc": {"tag": "changed"}})),
+        )
         .await;
     assert_eq!(updated.status, 200, "{}", updated.text);
     let by_query = app
-        .call("POST", "/v/_update_by_query?refresh=true", Some(json!({"query": {"ids": {"values": ["c"]}}})))
+        .call(
+            "POST",
+            "/v/_update_by_query?refresh=true",
+            Some(json!({"query": {"ids": {"values": ["c"]}}})),
+        )
         .await;
     assert_eq!(by_query.json["updated"], 1, "{}", by_query.text);
     for (id, expected) in [("a", sample()[0].1.clone()), ("c", sample()[2].1.clone())] {
-        let full = app.call("GET", &format!("/v/_doc/{id}?_source_exclude_vectors=false"), None).await;
+        let full = app
+            .call("GET", &format!("/v/_doc/{id}?_source_exclude_vectors=false"), None)
+            .await;
         assert_eq!(full.json["_source"]["vec"], expected, "{}", full.text);
         let default = app.call("GET", &format!("/v/_doc/{id}"), None).await;
         assert!(default.json["_source"].get("vec").is_none(), "{}", default.text);
@@ -531,4 +541,56 @@ async fn partial_updates_and_update_by_query_keep_vectors_stored_apart() {
     assert_eq!(ids(&response.json), vec!["a"]);
     assert_eq!(response.json["hits"]["hits"][0]["_source"]["tag"], "changed");
     assert_eq!(response.json["hits"]["hits"][0]["_source"]["vec"], sample()[0].1);
+}
+
+#[tokio::test]
+async fn vectors_come_back_as_given_when_asked_for() {
+    let app = TestApp::new();
+    let created = app
+        .call(
+            "PUT",
+            "/r",
+            Some(json!({"mappings": {"properties": {
+                "cos": {"type": "dense_vector", "dims": 4, "similarity": "cosine"},
+                "dot": {"type": "dense_vector", "dims": 2, "similarity": "dot_product"},
+                "b": {"type": "dense_vector", "dims": 3, "element_type": "byte", "similarity": "cosine"},
+                "bits": {"type": "dense_vector", "dims": 16, "element_type": "bit"},
+                "raw": {"type": "dense_vector", "dims": 2, "index": false},
+                "obj": {"properties": {"v": {"type": "dense_vector", "dims": 2, "similarity": "l2_norm"}}}
+            }}})),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let document = json!({
+        "title": "t",
+        "cos": [0.3, -1.7, 2.9, 1e-3],
+        "dot": [0.6, 0.8],
+        "b": [-128, 5, 127],
+        "bits": [-1, 3],
+        "raw": [1.5, 2.5],
+        "obj": {"v": [0.25, 9.5], "note": "n"}
+    });
+    let indexed = app.call("PUT", "/r/_doc/1?refresh=true", Some(document.clone())).await;
+    assert_eq!(indexed.status, 201, "{}", indexed.text);
+    for path in ["/r/_doc/1?_source_exclude_vectors=false", "/r/_source/1?_source_exclude_vectors=false"] {
+        let response = app.call("GET", path, None).await;
+        let source = if path.contains("_doc") { &response.json["_source"] } else { &response.json };
+        for field in ["title", "cos", "dot", "b", "bits", "raw", "obj"] {
+            assert_eq!(source[field], document[field], "{path} {field}: {}", response.text);
+        }
+    }
+    let hidden = app.call("GET", "/r/_doc/1", None).await;
+    assert_eq!(hidden.json["_source"], json!({"title": "t", "obj": {"note": "n"}}), "{}", hidden.text);
+    let scored = app
+        .call(
+            "POST",
+            "/r/_search",
+            Some(json!({"query": {"script_score": {
+                "query": {"match_all": {}},
+                "script": {"source": "dotProduct(params.q, 'cos') + 10", "params": {"q": [1, 0, 0, 0]}}
+            }}})),
+        )
+        .await;
+    let score = scored.json["hits"]["hits"][0]["_score"].as_f64().expect("score");
+    assert!((score - 10.3).abs() < 1e-5, "{}", scored.text);
 }

@@ -91,6 +91,7 @@ pub fn query_doc_set(targets: &[AggTarget<'_>], query: &QueryAst, now_millis: i6
         let builder = QueryBuilder {
             state: &state,
             fields: target.handle.fields(),
+            vectors: target.handle.vectors(),
             now_millis,
         };
         let built = builder

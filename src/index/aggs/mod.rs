@@ -316,6 +316,7 @@ pub fn request_matches(
     let builder = QueryBuilder {
         state: &state,
         fields: handle.fields(),
+        vectors: handle.vectors(),
         now_millis,
     };
     let query = builder

@@ -42,21 +42,8 @@ pub struct DocVersion {
     /// The stable document key (vector rows are keyed by it).
     pub ord: u64,
     pub source: Arc<Vec<u8>>,
-    /// Vector values stored apart from `source` (see `source_filter::split_vectors`).
+    /// `_vectors`: the vector paths taken out of `source` (see `vector_source.rs`).
     pub vectors: Option<Arc<Vec<u8>>>,
-}
-
-impl DocVersion {
-    /// The whole source, vectors merged back in when they are stored apart.
-    pub fn full_source(&self) -> Result<Arc<Vec<u8>>> {
-        match &self.vectors {
-            None => Ok(self.source.clone()),
-            Some(vectors) => Ok(Arc::new(crate::index::source_filter::merge_vectors(
-                &self.source,
-                vectors,
-            )?)),
-        }
-    }
 }
 
 /// Document counts as `_stats` and `_cat` report them (as of the last refresh).
@@ -106,7 +93,7 @@ pub struct IndexHandle {
     fields: SchemaFields,
     write_side: Mutex<WriteSide>,
     live: Mutex<HashMap<String, LiveEntry>>,
-    vectors: VectorFields,
+    vectors: Arc<VectorFields>,
     /// Documents with a key below this were visible at the last refresh (kNN must not
     /// return vectors of documents searches cannot see yet).
     visible_ords: AtomicU64,
@@ -148,7 +135,7 @@ impl IndexHandle {
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
         let (wal, records) = Wal::open(&folder.join("translog.wal"))?;
-        let vectors = VectorFields::open(folder, &state.mapping)?;
+        let vectors = Arc::new(VectorFields::open(folder, &state.mapping)?);
         let handle = IndexHandle {
             uuid: state.uuid.clone(),
             folder: folder.to_path_buf(),
@@ -278,13 +265,25 @@ impl IndexHandle {
     ) -> Result<Value> {
         let hidden = self.state().hidden_source_vectors(filter);
         if hidden.is_empty() {
-            return crate::index::source_filter::render_source(&document.full_source()?, filter, &hidden);
+            return crate::index::source_filter::render_source(&self.full_source(document)?, filter, &hidden);
         }
         crate::index::source_filter::render_source(&document.source, filter, &hidden)
     }
 
+    /// A stored document's whole source, its vectors put back from the vector index.
+    pub fn full_source(&self, document: &DocVersion) -> Result<Arc<Vec<u8>>> {
+        let Some(apart) = &document.vectors else {
+            return Ok(document.source.clone());
+        };
+        let fields = crate::index::vector_source::apart_fields(&self.state().mapping);
+        let merged = crate::index::vector_source::merge(&document.source, apart, &fields, |field, magnitude| {
+            self.vectors.restored(field, document.ord, magnitude)
+        })?;
+        Ok(Arc::new(merged))
+    }
+
     /// Returns the vector fields of this index.
-    pub fn vectors(&self) -> &VectorFields {
+    pub fn vectors(&self) -> &Arc<VectorFields> {
         &self.vectors
     }
 

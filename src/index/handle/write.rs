@@ -231,7 +231,7 @@ impl IndexHandle {
                     let bytes = serde_json::to_vec(&Value::Object(new_source))?;
                     return self.index_document(side, &id, bytes, None);
                 };
-                let existing: Value = serde_json::from_slice(&current.full_source()?)?;
+                let existing: Value = serde_json::from_slice(&self.full_source(&current)?)?;
                 let Value::Object(mut merged) = existing else {
                     return Err(Error::internal("stored source is not an object"));
                 };
@@ -245,7 +245,7 @@ impl IndexHandle {
                         version: current.version,
                         seq_no: current.seq_no,
                         outcome: WriteOutcome::Noop,
-                        source: Some(current.full_source()?),
+                        source: Some(self.full_source(&current)?),
                     });
                 }
                 let bytes = serde_json::to_vec(&Value::Object(merged))?;

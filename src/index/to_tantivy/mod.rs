@@ -33,6 +33,8 @@ type BoxQuery = Box<dyn Query>;
 pub struct QueryBuilder<'a> {
     pub state: &'a IndexState,
     pub fields: &'a SchemaFields,
+    /// The index's vector fields (`script_score` reads document vectors from them).
+    pub vectors: &'a std::sync::Arc<crate::index::vectors::VectorFields>,
     pub now_millis: i64,
 }
 
@@ -88,7 +90,10 @@ impl QueryBuilder<'_> {
                     params: params.clone(),
                     source_paths: std::sync::Arc::new(source_paths),
                     source_field: self.fields.source,
-                    vectors_field: self.fields.vectors,
+                    apart_field: self.fields.vectors,
+                    ord_field: self.fields.ord,
+                    apart: std::sync::Arc::new(self.state.apart_vector_fields()),
+                    vectors: self.vectors.clone(),
                     min_score: *min_score,
                 };
                 Ok(boosted(Box::new(query), *boost))
