@@ -83,7 +83,7 @@ impl<'de> Visitor<'de> for SkipPaths<'_> {
         let mut object = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             let path = format!("{}{key}", self.prefix);
-            if self.hidden.iter().any(|hidden| *hidden == path) {
+            if self.hidden.contains(&path) {
                 access.next_value::<IgnoredAny>()?;
                 continue;
             }

@@ -579,10 +579,10 @@ fn keys_above_the_limit_are_invisible_with_and_without_filters() {
             let hits = index.search(query, &limited, None).expect("search");
             assert_eq!(hits.len(), 10);
             assert!(hits.iter().all(|hit| hit.key < 1000));
-            let even = |key: u64| key % 2 == 0;
+            let even = |key: u64| key.is_multiple_of(2);
             let hits = index.search(query, &limited, Some(&even)).expect("search");
             assert_eq!(hits.len(), 10);
-            assert!(hits.iter().all(|hit| hit.key < 1000 && hit.key % 2 == 0));
+            assert!(hits.iter().all(|hit| hit.key < 1000 && hit.key.is_multiple_of(2)));
             // Only 5 keys visible: all 5 come back, found by the exact fallback.
             let tiny = SearchParams::new(10).with_key_limit(5);
             assert_eq!(keys(&index.search(query, &tiny, None).expect("search")).len(), 5);

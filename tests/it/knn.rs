@@ -572,15 +572,27 @@ async fn vectors_come_back_as_given_when_asked_for() {
     });
     let indexed = app.call("PUT", "/r/_doc/1?refresh=true", Some(document.clone())).await;
     assert_eq!(indexed.status, 201, "{}", indexed.text);
-    for path in ["/r/_doc/1?_source_exclude_vectors=false", "/r/_source/1?_source_exclude_vectors=false"] {
+    for path in [
+        "/r/_doc/1?_source_exclude_vectors=false",
+        "/r/_source/1?_source_exclude_vectors=false",
+    ] {
         let response = app.call("GET", path, None).await;
-        let source = if path.contains("_doc") { &response.json["_source"] } else { &response.json };
+        let source = if path.contains("_doc") {
+            &response.json["_source"]
+        } else {
+            &response.json
+        };
         for field in ["title", "cos", "dot", "b", "bits", "raw", "obj"] {
             assert_eq!(source[field], document[field], "{path} {field}: {}", response.text);
         }
     }
     let hidden = app.call("GET", "/r/_doc/1", None).await;
-    assert_eq!(hidden.json["_source"], json!({"title": "t", "obj": {"note": "n"}}), "{}", hidden.text);
+    assert_eq!(
+        hidden.json["_source"],
+        json!({"title": "t", "obj": {"note": "n"}}),
+        "{}",
+        hidden.text
+    );
     let scored = app
         .call(
             "POST",
