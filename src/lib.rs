@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod config;
 pub mod date;
 pub mod dsl;
+pub mod embed;
 pub mod encoding;
 pub mod error;
 pub mod index;
