@@ -25,6 +25,47 @@ pub struct Config {
     pub cluster_name: String,
     /// Node name reported by `GET /` and `GET /_nodes`.
     pub node_name: String,
+    /// Folder of model folders (`models/*/manifest.json`, see models/README.md).
+    pub models: PathBuf,
+    /// The ONNX Runtime shared library; by default `<models>/runtime/libonnxruntime.so*`
+    /// as `scripts/fetch_models.sh` puts it there, then `ORT_DYLIB_PATH`.
+    pub onnxruntime: Option<PathBuf>,
+    /// Threads each ONNX session uses for one inference (ONNX Runtime intra-op threads).
+    pub inference_threads: usize,
+    /// How images named by URL or path are fetched (ingest and queries).
+    pub image_fetch: ImageFetchConfig,
+}
+
+/// Limits and permissions for images given as URLs or file paths.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImageFetchConfig {
+    /// Whole-request timeout for an http(s) image.
+    pub timeout_ms: u64,
+    /// Largest image accepted, fetched or decoded from base64 (bytes).
+    pub max_bytes: u64,
+    /// Redirects followed at most.
+    pub max_redirects: usize,
+    /// Hosts or CIDR ranges that may be fetched although private, loopback or link-local
+    /// (refused by default against server-side request forgery), e.g. `["127.0.0.1/32"]`.
+    pub allow_private: Vec<String>,
+    /// Folders under which `file://` URLs and plain paths may be read (none by default).
+    pub file_roots: Vec<PathBuf>,
+    /// Largest decoded image in pixels (width × height), against decompression bombs.
+    pub max_pixels: u64,
+}
+
+impl Default for ImageFetchConfig {
+    fn default() -> ImageFetchConfig {
+        ImageFetchConfig {
+            timeout_ms: 10_000,
+            max_bytes: 20 * 1024 * 1024,
+            max_redirects: 3,
+            allow_private: Vec::new(),
+            file_roots: Vec::new(),
+            max_pixels: 50_000_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -36,6 +77,10 @@ impl Default for Config {
             refresh_interval_ms: 1000,
             cluster_name: "iris".to_string(),
             node_name: "iris-node-1".to_string(),
+            models: PathBuf::from("./models"),
+            onnxruntime: None,
+            inference_threads: 2,
+            image_fetch: ImageFetchConfig::default(),
         }
     }
 }
@@ -69,6 +114,9 @@ impl Config {
                 "refresh_interval_ms" => self.refresh_interval_ms = value.parse()?,
                 "cluster_name" => self.cluster_name = value.clone(),
                 "node_name" => self.node_name = value.clone(),
+                "models" => self.models = PathBuf::from(value),
+                "onnxruntime" => self.onnxruntime = Some(PathBuf::from(value)),
+                "inference_threads" => self.inference_threads = value.parse()?,
                 other => anyhow::bail!("unknown configuration key in environment: IRIS__{other}"),
             }
         }
