@@ -157,6 +157,25 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl From<crate::embed::EmbedError> for Error {
+    fn from(error: crate::embed::EmbedError) -> Error {
+        use crate::embed::EmbedError;
+        let reason = error.to_string();
+        match error {
+            EmbedError::UnknownModel(_) => Error::new(ErrorKind::ResourceNotFound, reason),
+            EmbedError::UnsupportedInput { .. } | EmbedError::BadImage(_) => Error::illegal_argument(reason),
+            // Model files or the runtime are not installed: the server cannot serve this
+            // request until they are, which is not the client's fault.
+            EmbedError::ModelUnavailable(_) => {
+                let mut error = Error::new(ErrorKind::Status, reason);
+                error.status_override = Some(503);
+                error
+            }
+            EmbedError::Inference(_) => Error::internal(reason),
+        }
+    }
+}
+
 impl Error {
     /// Returns an error of `kind` with `reason`.
     pub fn new(kind: ErrorKind, reason: impl Into<String>) -> Error {

@@ -15,6 +15,7 @@ pub mod embed;
 pub mod encoding;
 pub mod error;
 pub mod index;
+pub mod ingest;
 pub mod query;
 pub mod store;
 pub mod vector;
@@ -24,7 +25,11 @@ use std::time::Duration;
 
 use crate::cluster::ClusterInfo;
 use crate::config::Config;
+use crate::embed::SharedEmbedder;
 use crate::index::IndexRegistry;
+use crate::ingest::Ingest;
+use crate::ingest::execute::IngestServices;
+use crate::ingest::store::PipelineStore;
 
 /// Everything a request handler may use.
 #[derive(Clone)]
@@ -36,22 +41,50 @@ struct AppInner {
     config: Config,
     registry: IndexRegistry,
     cluster: ClusterInfo,
+    ingest: Ingest,
 }
 
 impl AppState {
-    /// Opens the data folder (creating it on first start) and every index in it.
+    /// Opens the data folder (creating it on first start) and every index in it, with the
+    /// models under `config.models` (read now, loaded on first use).
     pub fn open(config: Config) -> error::Result<AppState> {
+        let embedder = embed::registry::ModelRegistry::open(
+            &config.models,
+            config.onnxruntime.clone(),
+            config.inference_threads,
+            config.image_fetch.max_pixels,
+        )?;
+        AppState::open_with_embedder(config, Arc::new(embedder))
+    }
+
+    /// Like [`AppState::open`] with a given embedder (unit tests use a fake one).
+    pub fn open_with_embedder(config: Config, embedder: SharedEmbedder) -> error::Result<AppState> {
         std::fs::create_dir_all(&config.data)?;
         let registry = IndexRegistry::open(&config.data)?;
         let cluster =
             ClusterInfo::load_or_create(&config.data, &config.cluster_name, &config.node_name, &config.listen)?;
+        let fetcher = ingest::image_source::ImageFetcher::new(&config.image_fetch)
+            .map_err(|error| error::Error::internal(format!("cannot set up image fetching: {error}")))?;
+        let ingest = Ingest {
+            pipelines: PipelineStore::open(&config.data)?,
+            services: IngestServices {
+                embedder,
+                fetcher: Arc::new(fetcher),
+            },
+        };
         Ok(AppState {
             inner: Arc::new(AppInner {
                 config,
                 registry,
                 cluster,
+                ingest,
             }),
         })
+    }
+
+    /// Pipelines, models and image fetching.
+    pub fn ingest(&self) -> &Ingest {
+        &self.inner.ingest
     }
 
     pub fn config(&self) -> &Config {

@@ -75,6 +75,33 @@ enum BenchKind {
     /// Vector search recall@k, QPS and latency per ef_search on TEXMEX files (see
     /// bench/README.md; bench/peers.py prints the same lines for faiss and hnswlib).
     Knn(KnnArgs),
+    /// Image embedding throughput, end to end and per stage (decode, preprocess, inference),
+    /// one line per batch size.
+    Embed(EmbedArgs),
+}
+
+#[derive(clap::Args)]
+struct EmbedArgs {
+    /// Folder of images to embed (JPEG, PNG, WebP, GIF, BMP, TIFF).
+    #[arg(long)]
+    images: PathBuf,
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    batch: Vec<usize>,
+    /// Endpoint id (a model_id that accepts images).
+    #[arg(long, default_value = "efficientnet-lite0")]
+    model: String,
+    /// Folder of model folders.
+    #[arg(long, env = "IRIS_MODELS", default_value = "models")]
+    models: PathBuf,
+    /// ONNX Runtime library (default: <models>/runtime/libonnxruntime.so*).
+    #[arg(long)]
+    onnxruntime: Option<PathBuf>,
+    /// ONNX Runtime intra-op threads.
+    #[arg(long, default_value_t = Config::default().inference_threads)]
+    threads: usize,
+    /// Images embedded per batch size at least (the folder is cycled through).
+    #[arg(long, default_value_t = 64)]
+    min_images: usize,
 }
 
 #[derive(clap::Args)]
@@ -181,7 +208,34 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench {
             kind: BenchKind::Knn(arguments),
         } => bench_knn(arguments).await,
+        Command::Bench {
+            kind: BenchKind::Embed(arguments),
+        } => bench_embed(arguments).await,
     }
+}
+
+async fn bench_embed(arguments: EmbedArgs) -> anyhow::Result<()> {
+    let EmbedArgs {
+        images,
+        batch,
+        model,
+        models,
+        onnxruntime,
+        threads,
+        min_images,
+    } = arguments;
+    let options = iris::bench::embed::EmbedBenchOptions {
+        images,
+        batch_sizes: batch,
+        model,
+        models_dir: models,
+        onnxruntime,
+        inference_threads: threads,
+        max_pixels: Config::default().image_fetch.max_pixels,
+        min_images,
+    };
+    tokio::task::spawn_blocking(move || iris::bench::embed::run_embed(&options)).await??;
+    Ok(())
 }
 
 async fn bench_knn(arguments: KnnArgs) -> anyhow::Result<()> {

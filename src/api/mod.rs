@@ -14,7 +14,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
-use self::handlers::{bulk, cat, cluster, document, indices, search};
+use self::handlers::{bulk, cat, cluster, document, indices, ingest, ml, search};
 use self::response::string_error;
 use crate::AppState;
 
@@ -48,6 +48,17 @@ es_routes! {
     get "/_component_template/{name}" => cluster::component_template_by_name, "cluster.get_component_template";
     get "/_data_stream" => cluster::data_streams, "indices.get_data_stream";
     get "/_data_stream/{name}" => cluster::data_stream_by_name, "indices.get_data_stream";
+    put "/_ingest/pipeline/{id}" => ingest::put_pipeline, "ingest.put_pipeline";
+    get "/_ingest/pipeline" => ingest::get_pipelines, "ingest.get_pipeline";
+    get "/_ingest/pipeline/{id}" => ingest::get_pipelines, "ingest.get_pipeline";
+    delete "/_ingest/pipeline/{id}" => ingest::delete_pipeline, "ingest.delete_pipeline";
+    post "/_ingest/pipeline/_simulate" => ingest::simulate, "ingest.simulate";
+    get "/_ingest/pipeline/_simulate" => ingest::simulate, "ingest.simulate";
+    post "/_ingest/pipeline/{id}/_simulate" => ingest::simulate, "ingest.simulate";
+    get "/_ingest/pipeline/{id}/_simulate" => ingest::simulate, "ingest.simulate";
+    get "/_ml/trained_models" => ml::trained_models, "ml.get_trained_models";
+    get "/_ml/trained_models/{model_id}" => ml::trained_models, "ml.get_trained_models";
+    get "/_plugins/_ml/models/{model_id}" => ml::opensearch_model, "ml.get_model";
 
     put "/{index}" => indices::create, "indices.create";
     get "/{index}" => indices::get, "indices.get";

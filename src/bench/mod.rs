@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod data;
+pub mod embed;
 pub mod knn;
 
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::common::{boost_of, number_f32};
 use super::parse_query;
 use crate::error::{Error, Result};
-use crate::query::ast::{KnnClause, KnnLimit};
+use crate::query::ast::{KnnClause, KnnLimit, QueryInput, VectorSource};
 
 /// ES's cap on `num_candidates` (and so on `k`).
 pub const NUM_CANDIDATES_LIMIT: usize = 10_000;
@@ -63,6 +63,169 @@ pub fn validate_limits(k: usize, num_candidates: usize) -> Result<()> {
     Ok(())
 }
 
+/// Parses `query_vector_builder`: `text_embedding` {model_id, model_text}, the 9.4
+/// `embedding` {inference_id, input: text or {type, format, value}} (an image `value` may
+/// also be a URL or data URL, an Iris extension) and `lookup` {index, id, path}.
+fn parse_query_vector_builder(value: &Value) -> Result<VectorSource> {
+    let Some((name, body)) = value
+        .as_object()
+        .filter(|object| object.len() == 1)
+        .and_then(|object| object.iter().next())
+    else {
+        return Err(Error::illegal_argument(
+            "[query_vector_builder] must hold exactly one builder: [text_embedding], [embedding] or [lookup]",
+        ));
+    };
+    let Value::Object(body) = body else {
+        return Err(Error::x_content(format!("[1:1] [{name}] must be an object")));
+    };
+    let text = |key: &str| -> Result<String> {
+        match body.get(key) {
+            Some(Value::String(text)) => Ok(text.clone()),
+            Some(_) => Err(Error::x_content(format!(
+                "[1:1] [{name}] failed to parse field [{key}]"
+            ))),
+            None => Err(Error::illegal_argument(format!("[{name}] requires [{key}]"))),
+        }
+    };
+    let check_keys = |allowed: &[&str]| -> Result<()> {
+        match body.keys().find(|key| !allowed.contains(&key.as_str())) {
+            Some(key) => Err(Error::x_content(format!("[1:1] [{name}] unknown field [{key}]"))),
+            None => Ok(()),
+        }
+    };
+    match name.as_str() {
+        "text_embedding" => {
+            check_keys(&["model_id", "model_text"])?;
+            Ok(VectorSource::Embed {
+                model_id: text("model_id")?,
+                inputs: vec![QueryInput::Text(text("model_text")?)],
+            })
+        }
+        "embedding" => {
+            check_keys(&["inference_id", "input", "timeout"])?;
+            let input = match body.get("input") {
+                Some(Value::String(text)) => QueryInput::Text(text.clone()),
+                Some(Value::Object(input)) => {
+                    let kind = input.get("type").and_then(Value::as_str).unwrap_or("text");
+                    let Some(Value::String(content)) = input.get("value") else {
+                        return Err(Error::illegal_argument("[embedding] [input] requires a string [value]"));
+                    };
+                    match (kind, input.get("format").and_then(Value::as_str)) {
+                        ("text", None | Some("text")) => QueryInput::Text(content.clone()),
+                        ("image", None | Some("base64") | Some("url")) => QueryInput::Image(content.clone()),
+                        (kind, format) => {
+                            return Err(Error::illegal_argument(format!(
+                                "[embedding] unsupported input type [{kind}] with format [{}]: use type [text], or type [image] with format [base64]",
+                                format.unwrap_or("none")
+                            )));
+                        }
+                    }
+                }
+                Some(_) => return Err(Error::x_content("[1:1] [embedding] failed to parse field [input]")),
+                None => return Err(Error::illegal_argument("[embedding] requires [input]")),
+            };
+            Ok(VectorSource::Embed {
+                model_id: text("inference_id")?,
+                inputs: vec![input],
+            })
+        }
+        "lookup" => {
+            check_keys(&["index", "id", "path", "routing"])?;
+            Ok(VectorSource::Lookup {
+                index: text("index")?,
+                id: text("id")?,
+                path: text("path")?,
+            })
+        }
+        other => Err(Error::illegal_argument(format!(
+            "unknown query vector builder [{other}]: use [text_embedding], [embedding] or [lookup]"
+        ))),
+    }
+}
+
+/// Parses OpenSearch's `neural` query: `{"neural": {"<field>": {"query_text" and/or
+/// "query_image" (base64), "model_id", "k" | "min_score" | "max_distance", "filter"}}}`,
+/// a kNN clause whose vector the model makes (the mean when both a text and an image are
+/// given, as multimodal models combine them).
+pub fn parse_neural(value: &Value) -> Result<KnnClause> {
+    let Some(object) = value.as_object() else {
+        return Err(Error::parsing(
+            "[neural] query malformed, no start_object after query name",
+        ));
+    };
+    let mut entries = object.iter();
+    let (Some((field, body)), None) = (entries.next(), entries.next()) else {
+        return Err(Error::parsing("[neural] query must name exactly one field"));
+    };
+    let Value::Object(body) = body else {
+        return Err(Error::parsing(format!(
+            "[neural] query for field [{field}] must be an object"
+        )));
+    };
+    const KEYS: &[&str] = &[
+        "query_text",
+        "query_image",
+        "model_id",
+        "k",
+        "min_score",
+        "max_distance",
+        "filter",
+        "boost",
+        "_name",
+        "method_parameters",
+        "rescore",
+        "expand_nested_docs",
+    ];
+    if let Some(key) = body.keys().find(|key| !KEYS.contains(&key.as_str())) {
+        return Err(Error::parsing(format!("[neural] unknown field [{key}]")));
+    }
+    let mut inputs = Vec::new();
+    if let Some(text) = body.get("query_text") {
+        let Value::String(text) = text else {
+            return Err(Error::parsing("[neural] [query_text] must be a string"));
+        };
+        inputs.push(QueryInput::Text(text.clone()));
+    }
+    if let Some(image) = body.get("query_image") {
+        let Value::String(image) = image else {
+            return Err(Error::parsing("[neural] [query_image] must be a string"));
+        };
+        inputs.push(QueryInput::Image(image.clone()));
+    }
+    if inputs.is_empty() {
+        return Err(Error::illegal_argument(
+            "[neural] Either query_text or query_image must be provided",
+        ));
+    }
+    let Some(Value::String(model_id)) = body.get("model_id") else {
+        return Err(Error::illegal_argument(
+            "[neural] model_id must be provided (Iris has no default model for neural queries)",
+        ));
+    };
+    // The remaining options are the OpenSearch `knn` query's.
+    let mut knn_body = body.clone();
+    knn_body.remove("query_text");
+    knn_body.remove("query_image");
+    knn_body.remove("model_id");
+    if !["k", "min_score", "max_distance"]
+        .iter()
+        .any(|key| knn_body.contains_key(*key))
+    {
+        knn_body.insert("k".to_string(), Value::from(10));
+    }
+    knn_body.insert("vector".to_string(), Value::Array(Vec::new()));
+    let mut wrapper = Map::new();
+    wrapper.insert(field.clone(), Value::Object(knn_body));
+    let mut clause = parse_opensearch_knn(&wrapper)?;
+    clause.query_vector = Vec::new();
+    clause.vector_source = Some(VectorSource::Embed {
+        model_id: model_id.clone(),
+        inputs,
+    });
+    Ok(clause)
+}
+
 /// Parses an ES kNN object: the top-level `knn` option or the `knn` query.
 pub fn parse_es_knn(value: &Value) -> Result<KnnClause> {
     let Value::Object(object) = value else {
@@ -95,18 +258,14 @@ pub fn parse_es_knn(value: &Value) -> Result<KnnClause> {
     let Some(field) = object.get("field").and_then(Value::as_str) else {
         return Err(Error::illegal_argument("[knn] requires [field]"));
     };
-    let query_vector = match (object.get("query_vector"), object.get("query_vector_builder")) {
+    let (query_vector, vector_source) = match (object.get("query_vector"), object.get("query_vector_builder")) {
         (Some(_), Some(_)) => {
             return Err(Error::illegal_argument(
                 "cannot provide both [query_vector] and [query_vector_builder]",
             ));
         }
-        (Some(query_vector), None) => vector(query_vector, "query_vector")?,
-        (None, Some(_)) => {
-            return Err(Error::illegal_argument(
-                "[query_vector_builder] is not supported by Iris yet; embed the query yourself and send [query_vector]",
-            ));
-        }
+        (Some(query_vector), None) => (vector(query_vector, "query_vector")?, None),
+        (None, Some(builder)) => (Vec::new(), Some(parse_query_vector_builder(builder)?)),
         (None, None) => {
             return Err(Error::illegal_argument(
                 "either [query_vector] or [query_vector_builder] must be provided",
@@ -126,6 +285,7 @@ pub fn parse_es_knn(value: &Value) -> Result<KnnClause> {
     Ok(KnnClause {
         field: field.to_string(),
         query_vector,
+        vector_source,
         k,
         num_candidates,
         filter: filters(object.get("filter"))?,
@@ -198,6 +358,7 @@ pub fn parse_opensearch_knn(object: &Map<String, Value>) -> Result<KnnClause> {
     Ok(KnnClause {
         field: field.clone(),
         query_vector: vector(raw_vector, "vector")?,
+        vector_source: None,
         k,
         num_candidates: None,
         filter: filters(body.get("filter"))?,
@@ -251,12 +412,44 @@ mod tests {
             parse_es_knn(&json!({"field": "v", "query_vector": [1], "k": 10, "num_candidates": 10001})).unwrap_err();
         assert_eq!(error.reason, "[num_candidates] cannot exceed [10000]");
         let error = parse_es_knn(&json!({"field": "v", "query_vector": [1], "k": 0})).unwrap_err();
+        let built = parse_es_knn(&json!({"field": "v", "k": 3, "query_vector_builder": {"text_embedding": {"model_id": "m", "model_text": "a cat"}}})).expect("builder");
+        assert_eq!(
+            built.vector_source,
+            Some(VectorSource::Embed {
+                model_id: "m".into(),
+                inputs: vec![QueryInput::Text("a cat".into())]
+            })
+        );
+        let image = parse_es_knn(&json!({"field": "v", "query_vector_builder": {"embedding": {"inference_id": "m", "input": {"type": "image", "format": "base64", "value": "AAAA"}}}})).expect("builder");
+        assert_eq!(
+            image.vector_source,
+            Some(VectorSource::Embed {
+                model_id: "m".into(),
+                inputs: vec![QueryInput::Image("AAAA".into())]
+            })
+        );
+        let lookup = parse_es_knn(
+            &json!({"field": "v", "query_vector_builder": {"lookup": {"index": "i", "id": "1", "path": "v"}}}),
+        )
+        .expect("builder");
+        assert!(matches!(lookup.vector_source, Some(VectorSource::Lookup { .. })));
+        let neural =
+            parse_neural(&json!({"v": {"query_text": "a cat", "query_image": "AAAA", "model_id": "m", "k": 5}}))
+                .expect("neural");
+        assert_eq!(neural.k, Some(5));
+        assert!(matches!(&neural.vector_source, Some(VectorSource::Embed { inputs, .. }) if inputs.len() == 2));
+        assert!(
+            parse_neural(&json!({"v": {"model_id": "m"}}))
+                .unwrap_err()
+                .reason
+                .contains("query_text or query_image")
+        );
         assert_eq!(error.reason, "[k] must be greater than 0");
         assert!(
             parse_es_knn(&json!({"field": "v", "query_vector_builder": {}}))
                 .unwrap_err()
                 .reason
-                .contains("not supported")
+                .contains("exactly one builder")
         );
         assert!(parse_es_knn(&json!({"field": "v", "query_vector": [1], "bogus": 1})).is_err());
     }

@@ -67,13 +67,23 @@ pub fn parse_query(value: &Value) -> Result<QueryAst> {
                 None => QueryAst::Knn(Box::new(clause)),
             }
         }
+        "neural" => {
+            let clause = knn::parse_neural(body)?;
+            match clause.name.clone() {
+                Some(name) => QueryAst::Named {
+                    name,
+                    query: Box::new(QueryAst::Knn(Box::new(clause))),
+                },
+                None => QueryAst::Knn(Box::new(clause)),
+            }
+        }
         "simple_query_string" => query_string::parse_simple_query_string_query(body)?,
         "match_bool_prefix" | "combined_fields" | "intervals" | "nested" | "has_child" | "has_parent" | "parent_id"
         | "geo_bounding_box" | "geo_distance" | "geo_polygon" | "geo_shape" | "shape" | "more_like_this" | "script"
         | "function_score" | "percolate" | "rank_feature" | "distance_feature" | "pinned" | "wrapper" | "span_term"
         | "span_near" | "span_or" | "span_not" | "span_first" | "span_multi" | "span_containing" | "span_within"
         | "field_masking_span" | "terms_set" | "type" | "sparse_vector" | "semantic" | "text_expansion"
-        | "weighted_tokens" | "rule" | "neural" | "hybrid" => {
+        | "weighted_tokens" | "rule" | "hybrid" => {
             return Err(Error::parsing(format!("[{name}] query is not supported by Iris yet")));
         }
         other => {

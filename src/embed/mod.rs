@@ -11,6 +11,17 @@
 //! ([`ModelRegistry`]) in production, [`fake::FakeEmbedder`] in unit tests.
 
 pub mod fake;
+pub mod manifest;
+pub mod onnx;
+pub mod pooling;
+pub mod preprocess;
+#[cfg(test)]
+mod real_model_tests;
+pub mod registry;
+pub mod resample;
+pub mod tokenize;
+
+pub use self::registry::ModelRegistry;
 
 use std::sync::Arc;
 

@@ -142,11 +142,30 @@ pub enum KnnLimit {
     OsMaxDistance(f32),
 }
 
+/// Where a kNN clause's query vector comes from when the request does not give it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum VectorSource {
+    /// Embedded by a model (ES `query_vector_builder`, OpenSearch `neural`). Several inputs
+    /// (a text and an image) make the mean of their vectors.
+    Embed { model_id: String, inputs: Vec<QueryInput> },
+    /// The vector of a document already indexed (`lookup`).
+    Lookup { index: String, id: String, path: String },
+}
+
+/// A text or an image (base64, data URL, URL or path) to embed for a query.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum QueryInput {
+    Text(String),
+    Image(String),
+}
+
 /// One kNN clause (top-level `knn`, `knn` query, or OpenSearch `knn`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KnnClause {
     pub field: String,
+    /// Empty until resolved when `vector_source` is set.
     pub query_vector: Vec<f32>,
+    pub vector_source: Option<VectorSource>,
     /// None: defaults to the request's `size` (ES) or 10 (OpenSearch).
     pub k: Option<usize>,
     pub num_candidates: Option<usize>,

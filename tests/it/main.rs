@@ -8,6 +8,7 @@ mod cluster;
 mod compose;
 mod crash;
 mod documents;
+mod embeddings;
 mod errors;
 mod indices;
 mod knn;

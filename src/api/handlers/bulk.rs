@@ -15,6 +15,10 @@ use crate::api::extract::{Body, Params, PathParams, parse_json};
 use crate::api::response::Reply;
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{IndexHandle, WriteOp, WriteResult};
+use crate::ingest::{IndexPipelines, PendingDocument};
+
+/// An item routed to its index: response position, action, operation, pipeline requested.
+type RoutedItem = (usize, &'static str, WriteOp, Option<String>);
 
 /// One parsed bulk item, before it is routed to its index.
 struct BulkItem {
@@ -22,6 +26,8 @@ struct BulkItem {
     index: String,
     id: String,
     op: std::result::Result<WriteOp, Error>,
+    /// The item's own `pipeline`.
+    pipeline: Option<String>,
 }
 
 fn lines(body: &[u8]) -> Vec<(usize, &[u8])> {
@@ -143,19 +149,26 @@ fn parse_items(body: &[u8], default_index: &str) -> Result<Vec<BulkItem>> {
                     index,
                     id: String::new(),
                     op: Err(Error::validation(&["id is missing".to_string()])),
+                    pipeline: None,
                 });
                 continue;
             }
         };
-        let unsupported = metadata.contains_key("version") || metadata.contains_key("pipeline");
-        let op = if unsupported {
+        let op = if metadata.contains_key("version") {
             Err(Error::illegal_argument(
-                "[version] and [pipeline] in bulk items are not supported yet",
+                "[version] in bulk items is not supported (external versioning)",
             ))
         } else {
             build_op(action, &id, source_line, if_seq_no, if_primary_term, &metadata)
         };
-        items.push(BulkItem { action, index, id, op });
+        let pipeline = string_field(&metadata, "pipeline");
+        items.push(BulkItem {
+            action,
+            index,
+            id,
+            op,
+            pipeline,
+        });
     }
     Ok(items)
 }
@@ -223,21 +236,21 @@ pub async fn bulk(State(state): State<AppState>, path: PathParams, params: Param
         "list_executed_pipelines",
         "include_source_on_error",
     ])?;
-    if params.contains("pipeline") {
-        return Err(Error::illegal_argument("ingest pipelines are not supported yet"));
-    }
     let started = Instant::now();
     let refresh = refresh_policy(&params)?;
     let default_index = path.get("index").to_string();
     let items = parse_items(&body.0, &default_index)?;
     let mut responses: Vec<Option<Value>> = vec![None; items.len()];
-    let mut by_index: BTreeMap<String, Vec<(usize, &'static str, WriteOp)>> = BTreeMap::new();
+    let request_pipeline = params.get("pipeline").map(str::to_string);
+    let mut by_index: BTreeMap<String, Vec<RoutedItem>> = BTreeMap::new();
     for (position, item) in items.into_iter().enumerate() {
         match item.op {
-            Ok(op) => by_index
-                .entry(item.index)
-                .or_default()
-                .push((position, item.action, op)),
+            Ok(op) => by_index.entry(item.index).or_default().push((
+                position,
+                item.action,
+                op,
+                item.pipeline.or_else(|| request_pipeline.clone()),
+            )),
             Err(error) => responses[position] = Some(item_error(item.action, &item.index, &item.id, &error)),
         }
     }
@@ -248,12 +261,13 @@ pub async fn bulk(State(state): State<AppState>, path: PathParams, params: Param
         let handle = match handle {
             Ok(handle) => handle,
             Err(error) => {
-                for (position, action, op) in entries {
+                for (position, action, op, _) in entries {
                     responses[position] = Some(item_error(action, &index, op_id(&op), &error));
                 }
                 continue;
             }
         };
+        let entries = run_ingest(&state, &handle, entries, &mut responses).await;
         let positions: Vec<(usize, &'static str, String)> = entries
             .iter()
             .map(|(position, action, op)| (*position, *action, op_id(op).to_string()))
@@ -291,6 +305,72 @@ pub async fn bulk(State(state): State<AppState>, path: PathParams, params: Param
         "took": started.elapsed().as_millis() as u64,
         "items": items
     })))
+}
+
+/// Sends the index operations of one target index through their ingest pipelines; items a
+/// pipeline fails get their error response and leave the batch.
+async fn run_ingest(
+    state: &AppState,
+    handle: &IndexHandle,
+    entries: Vec<RoutedItem>,
+    responses: &mut [Option<Value>],
+) -> Vec<(usize, &'static str, WriteOp)> {
+    let index_pipelines = index_pipelines(handle);
+    let requested: Vec<Option<String>> = entries
+        .iter()
+        .filter(|(_, _, op, _)| matches!(op, WriteOp::Index { .. }))
+        .map(|(_, _, _, pipeline)| pipeline.clone())
+        .collect();
+    if !state.ingest().applies(&requested, &index_pipelines) {
+        return entries
+            .into_iter()
+            .map(|(position, action, op, _)| (position, action, op))
+            .collect();
+    }
+    let mut entries = entries;
+    let mut pending = Vec::new();
+    let mut pending_slots = Vec::new();
+    for (slot, (_, _, op, pipeline)) in entries.iter_mut().enumerate() {
+        if let WriteOp::Index { id, source, .. } = op {
+            pending.push(PendingDocument {
+                id: id.clone(),
+                source: std::mem::take(source),
+                requested_pipeline: pipeline.take(),
+            });
+            pending_slots.push(slot);
+        }
+    }
+    let processed = state.ingest().process(&handle.name(), pending, &index_pipelines).await;
+    let mut failed = vec![false; entries.len()];
+    for (slot, result) in pending_slots.into_iter().zip(processed) {
+        let (position, action, op, _) = &mut entries[slot];
+        match result {
+            Ok(new_source) => {
+                if let WriteOp::Index { source, .. } = op {
+                    *source = new_source;
+                }
+            }
+            Err(error) => {
+                responses[*position] = Some(item_error(action, &handle.name(), op_id(op), &error));
+                failed[slot] = true;
+            }
+        }
+    }
+    entries
+        .into_iter()
+        .zip(failed)
+        .filter(|(_, failed)| !failed)
+        .map(|((position, action, op, _), _)| (position, action, op))
+        .collect()
+}
+
+/// The index's `default_pipeline` and `final_pipeline` settings.
+pub fn index_pipelines(handle: &IndexHandle) -> IndexPipelines {
+    let state = handle.state();
+    IndexPipelines {
+        default_pipeline: state.settings.get("default_pipeline").map(str::to_string),
+        final_pipeline: state.settings.get("final_pipeline").map(str::to_string),
+    }
 }
 
 fn op_id(op: &WriteOp) -> &str {

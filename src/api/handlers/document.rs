@@ -80,9 +80,6 @@ fn check_unsupported_versioning(params: &Params) -> Result<()> {
             "external versioning ([version], [version_type]) is not supported by Iris; use [if_seq_no] and [if_primary_term]",
         ));
     }
-    if params.contains("pipeline") {
-        return Err(Error::illegal_argument("ingest pipelines are not supported yet"));
-    }
     Ok(())
 }
 
@@ -197,9 +194,27 @@ async fn index_with(
     let registry_state = state.clone();
     let index_name = index.to_string();
     let handle = blocking(move || registry_state.registry().write_target(&index_name)).await?;
+    let mut source = body.0.to_vec();
+    let index_pipelines = super::bulk::index_pipelines(&handle);
+    let requested = params.get("pipeline").map(str::to_string);
+    if state
+        .ingest()
+        .applies(std::slice::from_ref(&requested), &index_pipelines)
+    {
+        let pending = crate::ingest::PendingDocument {
+            id: id.clone(),
+            source,
+            requested_pipeline: requested,
+        };
+        let mut processed = state
+            .ingest()
+            .process(&handle.name(), vec![pending], &index_pipelines)
+            .await;
+        source = processed.pop().expect("one document in, one result out")?;
+    }
     let op = WriteOp::Index {
         id,
-        source: body.0.to_vec(),
+        source,
         create_only,
         if_seq_no,
         if_primary_term,

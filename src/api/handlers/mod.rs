@@ -6,6 +6,9 @@ pub mod cat;
 pub mod cluster;
 pub mod document;
 pub mod indices;
+pub mod ingest;
+pub mod ml;
+pub mod query_vectors;
 pub mod search;
 
 use std::sync::Arc;

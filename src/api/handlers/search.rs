@@ -179,9 +179,15 @@ fn search_targets(state: &AppState, expression: &str, params: &Params) -> Result
 }
 
 /// Runs one search and shapes the ES response body.
-async fn execute(targets: Vec<SearchTarget>, body: Value, rest_total_hits_as_int: bool) -> Result<Value> {
+async fn execute(
+    state: &AppState,
+    targets: Vec<SearchTarget>,
+    body: Value,
+    rest_total_hits_as_int: bool,
+) -> Result<Value> {
     let started = Instant::now();
-    let request = SearchRequest::from_body(&body).map_err(|error| wrap_for_search(error, &targets))?;
+    let mut request = SearchRequest::from_body(&body).map_err(|error| wrap_for_search(error, &targets))?;
+    super::query_vectors::resolve(state, &mut request).await?;
     let shard_count = targets.len();
     let outcome = blocking(move || run_search(&targets, &request, chrono::Utc::now().timestamp_millis())).await?;
     let mut hits = Map::new();
@@ -241,7 +247,7 @@ pub async fn search(State(state): State<AppState>, path: PathParams, params: Par
     }
     let targets = search_targets(&state, path.get("index"), &params)?;
     let body = merge_params(&params, body.json()?)?;
-    let response = execute(targets, body, params.bool("rest_total_hits_as_int", false)?).await?;
+    let response = execute(&state, targets, body, params.bool("rest_total_hits_as_int", false)?).await?;
     Ok(Reply::ok(response))
 }
 
@@ -272,7 +278,8 @@ pub async fn count(State(state): State<AppState>, path: PathParams, params: Para
         }
     }
     let body = merge_params(&params, Some(body))?;
-    let request = SearchRequest::from_body(&body)?;
+    let mut request = SearchRequest::from_body(&body)?;
+    super::query_vectors::resolve(&state, &mut request).await?;
     let shard_count = targets.len();
     let (total, terminated_early) =
         blocking(move || run_count(&targets, &request, chrono::Utc::now().timestamp_millis())).await?;
@@ -324,7 +331,15 @@ pub async fn msearch(State(state): State<AppState>, path: PathParams, params: Pa
         };
         let index = if index.is_empty() { "_all".to_string() } else { index };
         let outcome = match search_targets(&state, &index, &Params::default()) {
-            Ok(targets) => execute(targets, search_body, params.bool("rest_total_hits_as_int", false)?).await,
+            Ok(targets) => {
+                execute(
+                    &state,
+                    targets,
+                    search_body,
+                    params.bool("rest_total_hits_as_int", false)?,
+                )
+                .await
+            }
             Err(error) => Err(error),
         };
         responses.push(match outcome {
@@ -367,7 +382,8 @@ pub async fn explain(State(state): State<AppState>, path: PathParams, params: Pa
         .get(&index)
         .ok_or_else(|| Error::index_not_found(&index))?;
     let body = body.required_json()?;
-    let request = SearchRequest::from_body(&body)?;
+    let mut request = SearchRequest::from_body(&body)?;
+    super::query_vectors::resolve(&state, &mut request).await?;
     let outcome = {
         let handle = handle.clone();
         let id = id.clone();
