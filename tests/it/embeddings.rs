@@ -451,3 +451,66 @@ async fn image_retrieval_precision_matches_the_reference() {
         );
     }
 }
+
+/// A CLIP-shaped two-tower model (separate image and text ONNX files, CLIP preprocessing,
+/// byte-level BPE tokenizer) loads through the same manifest code path as the defaults.
+#[tokio::test]
+async fn a_clip_shaped_two_tower_model_loads_through_its_manifest() {
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/models");
+    let app = TestApp::with_config(iris::config::Config {
+        models: models.clone(),
+        onnxruntime: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/runtime/libonnxruntime.so.1.31.1")),
+        ..iris::config::Config::default()
+    });
+    let listed = app.call("GET", "/_ml/trained_models/clip-test", None).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(
+        listed.json["trained_model_configs"][0]["iris"]["inputs"],
+        json!(["image", "text"])
+    );
+    let reference: Value =
+        serde_json::from_slice(&std::fs::read(models.join("clip-test/reference_vectors.json")).expect("reference"))
+            .expect("json");
+    let simulated = app
+        .call(
+            "POST",
+            "/_ingest/pipeline/_simulate",
+            Some(json!({
+                "pipeline": {"processors": [
+                    {"text_embedding": {"model_id": "clip-test", "field_map": {"caption": "text_vec"}}},
+                    {"inference": {"model_id": "clip-test", "input_output": {"input_field": "image", "output_field": "image_vec"}}},
+                    {"text_image_embedding": {"model_id": "clip-test", "embedding": "both_vec", "field_map": {"text": "caption", "image": "image"}}}
+                ]},
+                "docs": [{"_source": {"caption": "a photo of a cat", "image": photo_base64("cat")}}]
+            })),
+        )
+        .await;
+    assert_eq!(simulated.status, 200, "{}", simulated.text);
+    let source = &simulated.json["docs"][0]["doc"]["_source"];
+    let max_diff = |ours: &Value, theirs: &Value| -> f64 {
+        ours.as_array()
+            .expect("vector")
+            .iter()
+            .zip(theirs.as_array().expect("reference"))
+            .map(|(a, b)| (a.as_f64().expect("f") - b.as_f64().expect("f")).abs())
+            .fold(0.0, f64::max)
+    };
+    assert!(max_diff(&source["text_vec"], &reference["text"]["a photo of a cat"]) < 1e-4);
+    assert!(max_diff(&source["image_vec"], &reference["image"]["cat.jpg"]) < 0.02);
+    // Text and image together make the normalised mean of the two vectors.
+    let both: Vec<f64> = source["both_vec"]
+        .as_array()
+        .expect("both")
+        .iter()
+        .map(|x| x.as_f64().expect("f"))
+        .collect();
+    let sum: Vec<f64> = source["text_vec"]
+        .as_array()
+        .expect("text")
+        .iter()
+        .zip(source["image_vec"].as_array().expect("image"))
+        .map(|(a, b)| a.as_f64().expect("f") + b.as_f64().expect("f"))
+        .collect();
+    let norm = sum.iter().map(|x| x * x).sum::<f64>().sqrt();
+    assert!(both.iter().zip(&sum).all(|(b, s)| (b - s / norm).abs() < 1e-5));
+}
