@@ -71,6 +71,11 @@ enum BenchKind {
         /// kNN query vectors for `--vectors-base` (`.fvecs`, used in turn).
         #[arg(long, requires = "vectors_base")]
         vectors_queries: Option<std::path::PathBuf>,
+        /// Gives every document an image from this folder (base64, in turn), embedded at
+        /// ingest by a default pipeline (`efficientnet-lite0` and its text-space endpoint),
+        /// and adds a text-to-image kNN query built by `minilm-l6-v2`.
+        #[arg(long)]
+        images: Option<std::path::PathBuf>,
     },
     /// Vector search recall@k, QPS and latency per ef_search on TEXMEX files (see
     /// bench/README.md; bench/peers.py prints the same lines for faiss and hnswlib).
@@ -200,10 +205,21 @@ async fn main() -> anyhow::Result<()> {
                     vector_dims,
                     vectors_base,
                     vectors_queries,
+                    images,
                 },
         } => {
-            let vector_files = vectors_base.zip(vectors_queries);
-            bench_http(address, docs, batch, queries, concurrency, vector_dims, vector_files).await
+            let options = iris::bench::HttpBenchOptions {
+                address: address.unwrap_or_default(),
+                documents: docs,
+                batch_size: batch,
+                queries,
+                concurrency,
+                index: "bench-photos".into(),
+                vector_dims,
+                vector_files: vectors_base.zip(vectors_queries),
+                images,
+            };
+            bench_http(options).await
         }
         Command::Bench {
             kind: BenchKind::Knn(arguments),
@@ -285,20 +301,12 @@ async fn bench_knn(arguments: KnnArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn bench_http(
-    address: Option<String>,
-    docs: usize,
-    batch: usize,
-    queries: usize,
-    concurrency: Vec<usize>,
-    vector_dims: usize,
-    vector_files: Option<(std::path::PathBuf, std::path::PathBuf)>,
-) -> anyhow::Result<()> {
+/// Runs `iris bench http`; an empty `options.address` starts Iris in this process.
+async fn bench_http(mut options: iris::bench::HttpBenchOptions) -> anyhow::Result<()> {
     // Without --address, measure a fresh Iris in this process, on a temporary folder.
     let mut scratch = None;
-    let address = match address {
-        Some(address) => address,
-        None => {
+    options.address = match options.address.as_str() {
+        "" => {
             let folder = std::env::temp_dir().join(format!("iris-bench-{}", std::process::id()));
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let local = listener.local_addr()?.to_string();
@@ -315,16 +323,7 @@ async fn bench_http(
             scratch = Some(folder);
             local
         }
-    };
-    let options = iris::bench::HttpBenchOptions {
-        address,
-        documents: docs,
-        batch_size: batch,
-        queries,
-        concurrency,
-        index: "bench-photos".into(),
-        vector_dims,
-        vector_files,
+        given => given.to_string(),
     };
     let outcome = tokio::task::spawn_blocking(move || iris::bench::run_http(&options)).await?;
     if let Some(folder) = scratch {

@@ -71,6 +71,8 @@ pub struct Generator {
     vector_dims: usize,
     /// Vectors from files instead of random ones.
     rows: Option<std::sync::Arc<VectorRows>>,
+    /// Images given to documents in turn.
+    images: Option<std::sync::Arc<Vec<Vec<u8>>>>,
     queries_made: usize,
 }
 
@@ -80,8 +82,25 @@ impl Generator {
             state: seed.max(1),
             vector_dims: 0,
             rows: None,
+            images: None,
             queries_made: 0,
         }
+    }
+
+    /// Gives documents these images in turn (base64).
+    pub fn with_images(self, images: std::sync::Arc<Vec<Vec<u8>>>) -> Generator {
+        Generator {
+            images: Some(images),
+            ..self
+        }
+    }
+
+    /// A top-level kNN search over the images' text-space vectors with a query text that
+    /// `minilm-l6-v2` embeds (k 10, num_candidates 100).
+    pub fn text_to_image_query(&mut self) -> Value {
+        let subject = self.pick(SUBJECTS);
+        json!({"knn": {"field": "text_space", "k": 10, "num_candidates": 100,
+            "query_vector_builder": {"text_embedding": {"model_id": "minilm-l6-v2", "model_text": format!("a photo of a {subject}")}}}})
     }
 
     /// Takes document and query vectors from files.
@@ -156,6 +175,11 @@ impl Generator {
                 .unwrap_or_default(),
             "source_url": format!("https://images.example/{n}.jpg"),
         });
+        if let Some(images) = &self.images {
+            use base64::Engine as _;
+            let bytes = unique_image(&images[n % images.len()], n);
+            document["image"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
+        }
         if let Some(vector) = vector {
             document["vec"] = json!(vector);
         }
@@ -175,6 +199,24 @@ impl Generator {
             "filter": [{"term": {"tags": self.pick(ADJECTIVES)}}, {"range": {"price": {"gte": low, "lt": low + 30.0}}}]
         }}})
     }
+}
+
+/// The image with document number `n` written into a JPEG comment, so every document's
+/// bytes differ (Iris caches model outputs by image bytes; a benchmark that repeats images
+/// would measure the cache). Other formats are returned as they are.
+pub fn unique_image(bytes: &[u8], n: usize) -> Vec<u8> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return bytes.to_vec();
+    }
+    let text = format!("iris bench document {n}");
+    let length = (text.len() + 2) as u16;
+    let mut out = Vec::with_capacity(bytes.len() + text.len() + 4);
+    out.extend_from_slice(&bytes[..2]);
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&bytes[2..]);
+    out
 }
 
 /// The mapping used by the benchmark index (with a cosine `vec` field when `vector_dims` > 0).

@@ -110,12 +110,15 @@ pub fn run_embed(options: &EmbedBenchOptions) -> anyhow::Result<Vec<Value>> {
     if options.batch_sizes.contains(&0) {
         anyhow::bail!("batch sizes must be positive");
     }
+    // The benchmark cycles through its images: without the output cache, so that every
+    // image is decoded and run.
     let registry = ModelRegistry::open(
         &options.models_dir,
         options.onnxruntime.clone(),
         options.inference_threads,
         options.max_pixels,
-    )?;
+    )?
+    .without_output_cache();
     let info = registry.model(&options.model)?;
     if !info.accepts_image {
         anyhow::bail!("model [{}] does not accept images", options.model);

@@ -29,12 +29,40 @@ pub struct HttpBenchOptions {
     pub vector_dims: usize,
     /// TEXMEX base and query vectors to use instead of random ones (their dims win).
     pub vector_files: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Images documents carry, embedded at ingest by a default pipeline.
+    pub images: Option<std::path::PathBuf>,
+}
+
+/// The pipeline `--images` indexes through: both image endpoints, then the bytes dropped.
+const IMAGE_PIPELINE: &str = "bench-photos-embed";
+
+/// Reads every image of a folder, sorted by name.
+fn read_images(folder: &std::path::Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(folder)?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.extension()
+                .and_then(|extension| extension.to_str())
+                .is_some_and(|extension| {
+                    ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+                        .contains(&extension.to_ascii_lowercase().as_str())
+                })
+        })
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        anyhow::bail!("no images in {}", folder.display());
+    }
+    paths.iter().map(|path| Ok(std::fs::read(path)?)).collect()
 }
 
 impl HttpBenchOptions {
     /// The document and query generator for these options (same seed, same data).
     fn generator(&self, seed: u64) -> anyhow::Result<Generator> {
-        let generator = Generator::new(seed);
+        let mut generator = Generator::new(seed);
+        if let Some(folder) = &self.images {
+            generator = generator.with_images(Arc::new(read_images(folder)?));
+        }
         Ok(match &self.vector_files {
             Some((base, queries)) => generator.with_vector_rows(Arc::new(data::VectorRows::read(base, queries)?)),
             None => generator.with_vectors(self.vector_dims),
@@ -57,11 +85,27 @@ fn check(status: u16, body: &[u8], what: &str) -> anyhow::Result<()> {
 fn ingest(options: &HttpBenchOptions) -> anyhow::Result<Value> {
     let mut connection = Connection::open(&options.address)?;
     let _ = connection.send("DELETE", &format!("/{}", options.index), "application/json", b"")?;
+    let mut mapping = data::mapping(options.generator(42)?.vector_dims());
+    if options.images.is_some() {
+        let pipeline = json!({"processors": [
+            {"inference": {"model_id": "efficientnet-lite0", "input_output": {"input_field": "image", "output_field": "image_vec"}}},
+            {"inference": {"model_id": "efficientnet-lite0-text-space", "input_output": {"input_field": "image", "output_field": "text_space"}}},
+            {"remove": {"field": "image"}}
+        ]});
+        let path = format!("/_ingest/pipeline/{IMAGE_PIPELINE}");
+        let (status, body) = connection.send("PUT", &path, "application/json", &serde_json::to_vec(&pipeline)?)?;
+        check(status, &body, "create pipeline")?;
+        mapping["settings"]["index.default_pipeline"] = json!(IMAGE_PIPELINE);
+        mapping["mappings"]["properties"]["image_vec"] =
+            json!({"type": "dense_vector", "dims": 1280, "similarity": "cosine"});
+        mapping["mappings"]["properties"]["text_space"] =
+            json!({"type": "dense_vector", "dims": 384, "similarity": "cosine"});
+    }
     let (status, body) = connection.send(
         "PUT",
         &format!("/{}", options.index),
         "application/json",
-        &serde_json::to_vec(&data::mapping(options.generator(42)?.vector_dims()))?,
+        &serde_json::to_vec(&mapping)?,
     )?;
     check(status, &body, "create index")?;
     let mut generator = options.generator(42)?;
@@ -177,6 +221,9 @@ pub fn run_http(options: &HttpBenchOptions) -> anyhow::Result<Vec<Value>> {
     ];
     if options.has_vectors() {
         kinds.push(("knn", Generator::knn_query));
+    }
+    if options.images.is_some() {
+        kinds.push(("text_to_image", Generator::text_to_image_query));
     }
     for (name, make) in kinds {
         for &concurrency in &options.concurrency {

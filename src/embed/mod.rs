@@ -13,6 +13,7 @@
 pub mod fake;
 pub mod manifest;
 pub mod onnx;
+pub mod output_cache;
 pub mod pooling;
 pub mod preprocess;
 #[cfg(test)]

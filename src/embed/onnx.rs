@@ -5,6 +5,7 @@
 //! failed start. `ort` can load one library per process only, so the first successful load
 //! wins and later registries reuse it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use ort::environment::Environment;
@@ -226,6 +227,35 @@ impl OnnxSession {
     }
 
     /// Runs the model once on `inputs` and returns the f32 output `output`.
+    /// The model file this session runs.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Runs once and returns every f32 output by name (ONNX Runtime computes them all).
+    pub fn run_all(&self, inputs: Vec<(String, InputTensor)>) -> Result<HashMap<String, OutputTensor>, EmbedError> {
+        let failed = |error: String| EmbedError::Inference(format!("{}: {error}", self.path.display()));
+        let mut values = Vec::with_capacity(inputs.len());
+        for (name, tensor) in inputs {
+            values.push((name, tensor.into_value().map_err(|error| failed(error.to_string()))?));
+        }
+        let mut session = self.session.lock();
+        let outputs = session.run(values).map_err(|error| failed(error.to_string()))?;
+        let mut all = HashMap::new();
+        for (name, value) in outputs.iter() {
+            if let Ok((shape, data)) = value.try_extract_tensor::<f32>() {
+                all.insert(
+                    name.to_string(),
+                    OutputTensor {
+                        shape: shape.iter().map(|dim| usize::try_from(*dim).unwrap_or(0)).collect(),
+                        values: data.to_vec(),
+                    },
+                );
+            }
+        }
+        Ok(all)
+    }
+
     pub fn run(&self, inputs: Vec<(String, InputTensor)>, output: &str) -> Result<OutputTensor, EmbedError> {
         let failed = |error: String| EmbedError::Inference(format!("{}: {error}", self.path.display()));
         let mut values = Vec::with_capacity(inputs.len());

@@ -153,3 +153,31 @@ fn texts_longer_than_max_tokens_are_truncated_not_refused() {
     let alone = embed_one("minilm-l6-v2", inputs[0].clone());
     assert!(dot(batched[0].as_ref().expect("short"), &alone) > 0.9999);
 }
+
+#[test]
+fn endpoints_sharing_an_image_tower_reuse_one_run_with_the_same_vectors() {
+    let photo = encoded(&synthetic_photo(), ImageFormat::Png);
+    let uncached = ModelRegistry::open(&models_dir(), None, 2, 50_000_000)
+        .expect("manifests")
+        .without_output_cache();
+    let expected = uncached
+        .embed("efficientnet-lite0-text-space", std::slice::from_ref(&photo))
+        .expect("embed")
+        .remove(0)
+        .expect("vector");
+    // The first endpoint runs the model; the second reads its output from the cache.
+    let fresh = ModelRegistry::open(&models_dir(), None, 2, 50_000_000).expect("manifests");
+    let image_embeds = fresh
+        .embed("efficientnet-lite0", std::slice::from_ref(&photo))
+        .expect("embed");
+    assert_eq!(image_embeds[0].as_ref().expect("vector").len(), 1280);
+    let (results, timings) = fresh
+        .embed_with_timings("efficientnet-lite0-text-space", std::slice::from_ref(&photo))
+        .expect("embed");
+    assert_eq!(results[0].as_ref().expect("vector"), &expected);
+    assert_eq!(
+        timings.inference,
+        std::time::Duration::ZERO,
+        "served from the output cache"
+    );
+}

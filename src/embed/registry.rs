@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+
+use super::output_cache::{ImageOutputs, OutputCache, image_key};
 use sha2::{Digest, Sha256};
 
 use super::manifest::{self, Endpoint, LoadedModel, Route, Tower};
@@ -67,6 +69,35 @@ pub struct ModelRegistry {
     tokenizers: Mutex<HashMap<TokenizerKey, Arc<TextTokenizer>>>,
     /// (canonical path, sha256) pairs already checked.
     verified_files: Mutex<HashSet<(PathBuf, String)>>,
+    /// Every output of recent image runs, so endpoints sharing a tower share a run.
+    image_outputs: OutputCache,
+}
+
+/// Images whose outputs the cache keeps (about 10 KB each for the default image model).
+const IMAGE_OUTPUT_CACHE_ENTRIES: usize = 512;
+
+/// Splits each batch output into per-image rows and keeps them in the cache.
+fn cache_rows(cache: &OutputCache, keys: Vec<(PathBuf, [u8; 32])>, outputs: &HashMap<String, onnx::OutputTensor>) {
+    let rows = keys.len();
+    let mut per_image: Vec<ImageOutputs> = (0..rows).map(|_| ImageOutputs::new()).collect();
+    for (name, output) in outputs {
+        if output.shape.first() != Some(&rows) || rows == 0 {
+            continue;
+        }
+        let stride = output.values.len() / rows;
+        for (row, outputs) in per_image.iter_mut().enumerate() {
+            outputs.insert(
+                name.clone(),
+                (
+                    output.shape[1..].to_vec(),
+                    output.values[row * stride..(row + 1) * stride].to_vec(),
+                ),
+            );
+        }
+    }
+    for (key, outputs) in keys.into_iter().zip(per_image) {
+        cache.insert(key, outputs);
+    }
 }
 
 /// One input, decoded and preprocessed, with the time each step took.
@@ -178,7 +209,16 @@ impl ModelRegistry {
             sessions: Mutex::new(HashMap::new()),
             tokenizers: Mutex::new(HashMap::new()),
             verified_files: Mutex::new(HashSet::new()),
+            image_outputs: OutputCache::new(IMAGE_OUTPUT_CACHE_ENTRIES),
         })
+    }
+
+    /// Turns off the image output cache (benchmarks that repeat images measure every run).
+    pub fn without_output_cache(self) -> ModelRegistry {
+        ModelRegistry {
+            image_outputs: OutputCache::new(0),
+            ..self
+        }
     }
 
     /// [`ModelRegistry::open`] with the server's settings.
@@ -405,17 +445,50 @@ impl ModelRegistry {
         };
         let session = self.session(model, &route.tower, tower, endpoint, route)?;
         let preprocessor = ImagePreprocessor::new(&image_tower.preprocess);
-        for chunk in images.chunks(session.signature().batch_limit(MAX_RUN_BATCH)) {
+        // Images another endpoint of this tower ran recently need no inference.
+        let mut uncached = Vec::with_capacity(images.len());
+        let mut cached_positions = Vec::new();
+        let mut cached_rows = Vec::new();
+        let mut cached_shape = Vec::new();
+        for (position, bytes) in images {
+            let hit = self
+                .image_outputs
+                .get(&image_key(session.path(), bytes))
+                .and_then(|outputs| outputs.get(&route.output).cloned());
+            match hit {
+                Some((shape, values)) => {
+                    cached_positions.push(*position);
+                    cached_rows.extend(values);
+                    cached_shape = shape;
+                }
+                None => uncached.push((*position, *bytes)),
+            }
+        }
+        if !cached_positions.is_empty() {
+            let mut shape = vec![cached_positions.len()];
+            shape.extend(&cached_shape);
+            let output = onnx::OutputTensor {
+                shape,
+                values: cached_rows,
+            };
+            let vectors = Self::vectors_from_output(endpoint, route, &output, cached_positions.len(), None)?;
+            for (position, vector) in cached_positions.into_iter().zip(vectors) {
+                results[position] = Some(Ok(vector));
+            }
+        }
+        for chunk in uncached.chunks(session.signature().batch_limit(MAX_RUN_BATCH)) {
             let bytes: Vec<&[u8]> = chunk.iter().map(|(_, bytes)| *bytes).collect();
             let prepared = prepare_images(&bytes, &preprocessor, self.max_pixels);
             let mut batch_positions = Vec::with_capacity(chunk.len());
+            let mut batch_keys = Vec::with_capacity(chunk.len());
             let mut batch_values = Vec::with_capacity(chunk.len() * preprocessor.tensor_len());
-            for ((position, _), image) in chunk.iter().zip(prepared) {
+            for ((position, bytes), image) in chunk.iter().zip(prepared) {
                 timings.decode += image.decode;
                 timings.preprocess += image.preprocess;
                 match image.tensor_result {
                     Ok(tensor) => {
                         batch_positions.push(*position);
+                        batch_keys.push(image_key(session.path(), bytes));
                         batch_values.extend(tensor);
                     }
                     Err(error) => results[*position] = Some(Err(error)),
@@ -429,8 +502,16 @@ impl ModelRegistry {
                 shape: preprocessor.input_shape(batch_positions.len()).to_vec(),
                 values: batch_values,
             };
-            let output = session.run(vec![(image_tower.input.clone(), input)], &route.output)?;
-            let vectors = Self::vectors_from_output(endpoint, route, &output, batch_positions.len(), None)?;
+            let all_outputs = session.run_all(vec![(image_tower.input.clone(), input)])?;
+            let Some(output) = all_outputs.get(&route.output) else {
+                return Err(EmbedError::Inference(format!(
+                    "{}: the model has no output [{}]",
+                    session.path().display(),
+                    route.output
+                )));
+            };
+            let vectors = Self::vectors_from_output(endpoint, route, output, batch_positions.len(), None)?;
+            cache_rows(&self.image_outputs, batch_keys, &all_outputs);
             for (position, vector) in batch_positions.into_iter().zip(vectors) {
                 results[position] = Some(Ok(vector));
             }
