@@ -16,11 +16,14 @@ pub type ImageOutputs = HashMap<String, (Vec<usize>, Vec<f32>)>;
 
 type Key = (PathBuf, [u8; 32]);
 
+/// The entries, and their keys oldest first.
+type Entries = (HashMap<Key, Arc<ImageOutputs>>, VecDeque<Key>);
+
 /// A bounded first-in-first-out cache keyed by model file and image bytes (sha256).
 #[derive(Debug)]
 pub struct OutputCache {
     capacity: usize,
-    entries: Mutex<(HashMap<Key, Arc<ImageOutputs>>, VecDeque<Key>)>,
+    entries: Mutex<Entries>,
 }
 
 /// The cache key of an image for a model file.
