@@ -514,3 +514,91 @@ async fn a_clip_shaped_two_tower_model_loads_through_its_manifest() {
     let norm = sum.iter().map(|x| x * x).sum::<f64>().sqrt();
     assert!(both.iter().zip(&sum).all(|(b, s)| (b - s / norm).abs() < 1e-5));
 }
+
+/// Serves `body` as an image over HTTP on a local port, for every request.
+async fn serve_image(body: Vec<u8>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 2048];
+                let _ = stream.read(&mut request).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_by_url_and_by_allowed_path_are_embedded() {
+    let photo = std::fs::read(images_folder().join("cat.jpg")).expect("photo");
+    let address = serve_image(photo).await;
+    let pipeline = json!({"processors": [
+        {"inference": {"model_id": "efficientnet-lite0", "input_output": {"input_field": "image", "output_field": "v"}}}
+    ]});
+    let url = format!("http://{address}/cat.jpg");
+    let file = images_folder().join("cat.jpg").display().to_string();
+    let docs = json!([{"_source": {"image": url}}, {"_source": {"image": file}}]);
+    // By default loopback URLs and files are refused, each document with its reason.
+    let strict = TestApp::new();
+    let refused = strict
+        .call(
+            "POST",
+            "/_ingest/pipeline/_simulate",
+            Some(json!({"pipeline": pipeline, "docs": docs})),
+        )
+        .await;
+    assert!(
+        refused.json["docs"][0]["error"]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("allow_private"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.json["docs"][1]["error"]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("file_roots"),
+        "{}",
+        refused.text
+    );
+    // Allowed by configuration, both give the same vector as the base64 photo.
+    let allowed = TestApp::with_config(iris::config::Config {
+        image_fetch: iris::config::ImageFetchConfig {
+            allow_private: vec!["127.0.0.1/32".to_string()],
+            file_roots: vec![images_folder()],
+            ..iris::config::ImageFetchConfig::default()
+        },
+        ..iris::config::Config::default()
+    });
+    let mut docs = docs;
+    docs.as_array_mut()
+        .expect("docs")
+        .push(json!({"_source": {"image": photo_base64("cat")}}));
+    let simulated = allowed
+        .call(
+            "POST",
+            "/_ingest/pipeline/_simulate",
+            Some(json!({"pipeline": pipeline, "docs": docs})),
+        )
+        .await;
+    assert_eq!(simulated.status, 200, "{}", simulated.text);
+    let vector = |position: usize| simulated.json["docs"][position]["doc"]["_source"]["v"].clone();
+    assert_eq!(vector(0).as_array().map(Vec::len), Some(1280), "{}", simulated.text);
+    assert_eq!(vector(0), vector(2));
+    assert_eq!(vector(1), vector(2));
+}
