@@ -58,6 +58,9 @@ const SIGNATURE_PREFIX_LEN: usize = 12;
 
 const SUPPORTED_FORMATS: &str = "JPEG, PNG, GIF, WebP, BMP or TIFF";
 
+/// Linux's PATH_MAX: a longer value starting with `/` cannot be a path.
+const MAX_PATH_BYTES: usize = 4096;
+
 /// Added to base64 errors of values that were taken for base64 only because they matched no
 /// other form, such as `images/cat.jpg`.
 const NOT_BASE64_HINT: &str =
@@ -144,7 +147,9 @@ impl ImageRef {
             return parse_url(trimmed, &scheme);
         }
         let is_relative_path = trimmed.starts_with("./") || trimmed.starts_with("../");
-        let is_absolute_path = trimmed.starts_with('/') && !starts_like_base64_image(trimmed);
+        // Longer than any path the system accepts (PATH_MAX): base64 that starts with '/'.
+        let is_absolute_path =
+            trimmed.starts_with('/') && trimmed.len() <= MAX_PATH_BYTES && !starts_like_base64_image(trimmed);
         if is_relative_path || is_absolute_path {
             return Ok(ImageRef::File(PathBuf::from(trimmed)));
         }

@@ -602,3 +602,34 @@ async fn images_by_url_and_by_allowed_path_are_embedded() {
     assert_eq!(vector(0), vector(2));
     assert_eq!(vector(1), vector(2));
 }
+
+#[tokio::test]
+async fn oversized_images_are_refused_with_the_limit_named() {
+    let app = TestApp::with_config(iris::config::Config {
+        image_fetch: iris::config::ImageFetchConfig {
+            max_pixels: 10_000,
+            max_bytes: 60_000,
+            ..iris::config::ImageFetchConfig::default()
+        },
+        ..iris::config::Config::default()
+    });
+    let big = base64::engine::general_purpose::STANDARD.encode(vec![0xFF_u8; 100_000]);
+    let docs = json!([
+        {"_source": {"image": photo_base64("cat")}},
+        {"_source": {"image": big}}
+    ]);
+    let pipeline = json!({"processors": [
+        {"inference": {"model_id": "efficientnet-lite0", "input_output": {"input_field": "image", "output_field": "v"}}}
+    ]});
+    let simulated = app
+        .call(
+            "POST",
+            "/_ingest/pipeline/_simulate",
+            Some(json!({"pipeline": pipeline, "docs": docs})),
+        )
+        .await;
+    let pixels = simulated.json["docs"][0]["error"]["reason"].as_str().expect("reason");
+    assert!(pixels.contains("pixels") && pixels.contains("10000"), "{pixels}");
+    let bytes = simulated.json["docs"][1]["error"]["reason"].as_str().expect("reason");
+    assert!(bytes.contains("60000"), "{bytes}");
+}
