@@ -14,6 +14,7 @@ pub mod dsl;
 pub mod embed;
 pub mod encoding;
 pub mod error;
+pub mod fusion;
 pub mod index;
 pub mod ingest;
 pub mod query;
