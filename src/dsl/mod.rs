@@ -8,6 +8,7 @@ pub mod full_text;
 pub mod knn;
 pub mod query_string;
 pub mod query_string_syntax;
+pub mod retriever;
 pub mod script_score;
 pub mod term_level;
 

@@ -4,6 +4,7 @@
 pub mod ast;
 pub mod hit_options;
 pub mod request;
+pub mod retriever;
 pub mod script;
 
 pub use ast::{Fuzziness, MinimumShouldMatch, Operator, QueryAst};

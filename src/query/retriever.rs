@@ -1,0 +1,65 @@
+//! The retriever tree of a search (ES `retriever`, and the legacy `rank.rrf` over `query` +
+//! `knn`, which is the same two-leaf RRF): leaves produce ranked lists, compound nodes fuse
+//! them (`fusion/`).
+
+use super::ast::{KnnClause, QueryAst};
+
+/// One node of the tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Retriever {
+    /// A query's top documents, optionally filtered and cut at `min_score`.
+    Standard {
+        query: QueryAst,
+        filter: Vec<QueryAst>,
+        min_score: Option<f32>,
+    },
+    /// The top `k` neighbours of a kNN clause.
+    Knn(KnnClause),
+    /// Reciprocal rank fusion of the children's top `rank_window_size` documents.
+    Rrf {
+        children: Vec<WeightedRetriever>,
+        /// None: the request's `size` (ES's default).
+        rank_window_size: Option<usize>,
+        rank_constant: u32,
+        filter: Vec<QueryAst>,
+    },
+    /// Weighted sum of the children's normalised scores.
+    Linear {
+        children: Vec<WeightedRetriever>,
+        rank_window_size: Option<usize>,
+        filter: Vec<QueryAst>,
+    },
+}
+
+/// A child of a compound retriever with its weight (and, for `linear`, its normalizer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightedRetriever {
+    pub retriever: Retriever,
+    pub weight: f32,
+    pub normalizer: Normalizer,
+}
+
+/// Score normalizers of the `linear` retriever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Normalizer {
+    None,
+    MinMax,
+    L2Norm,
+}
+
+/// ES's default `rank_constant`.
+pub const DEFAULT_RANK_CONSTANT: u32 = 60;
+
+impl Retriever {
+    /// Every kNN clause of the tree (their query vectors may need building first).
+    pub fn knn_clauses_mut(&mut self) -> Vec<&mut KnnClause> {
+        match self {
+            Retriever::Standard { .. } => Vec::new(),
+            Retriever::Knn(clause) => vec![clause],
+            Retriever::Rrf { children, .. } | Retriever::Linear { children, .. } => children
+                .iter_mut()
+                .flat_map(|child| child.retriever.knn_clauses_mut())
+                .collect(),
+        }
+    }
+}
