@@ -14,6 +14,7 @@ pub mod mapping;
 pub mod meta;
 pub mod names;
 pub mod registry;
+pub mod retrieve;
 pub mod schema;
 pub mod script_score;
 pub mod search;

@@ -297,6 +297,9 @@ fn after_search_after(sort: &[SortField], candidate: &Candidate, after: &[Value]
 /// Runs `request` over `targets` and returns hits with their sources. Failures specific
 /// to one index are reported as ES reports shard failures.
 pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis: i64) -> Result<SearchOutcome> {
+    if let Some(retriever) = &request.retriever {
+        return super::retrieve::run_retriever_search(targets, request, retriever, now_millis);
+    }
     let handles: Vec<Arc<IndexHandle>> = targets.iter().map(|target| target.handle.clone()).collect();
     let handles = handles.as_slice();
     let needed = request.from + request.size;

@@ -58,6 +58,8 @@ pub struct SearchRequest {
     pub terminate_after: Option<usize>,
     /// Top-level kNN clauses: global top-k each, their scores added to the query's.
     pub knn: Vec<KnnClause>,
+    /// A retriever tree replacing `query` and `knn` (ES `retriever`).
+    pub retriever: Option<super::retriever::Retriever>,
 }
 
 const BODY_KEYS: &[&str] = &[
@@ -107,7 +109,6 @@ const UNSUPPORTED_KEYS: &[&str] = &[
     "script_fields",
     "slice",
     "rank",
-    "retriever",
     "indices_boost",
     "docvalue_fields",
 ];
@@ -304,6 +305,27 @@ impl SearchRequest {
                 return Err(Error::illegal_argument(format!("[{key}] is not supported by Iris yet")));
             }
         }
+        let retriever = body
+            .get("retriever")
+            .map(crate::dsl::retriever::parse_retriever)
+            .transpose()?;
+        if retriever.is_some() {
+            for key in [
+                "query",
+                "knn",
+                "sort",
+                "post_filter",
+                "search_after",
+                "terminate_after",
+                "min_score",
+            ] {
+                if body.contains_key(key) {
+                    return Err(Error::illegal_argument(format!(
+                        "cannot specify [retriever] and [{key}]"
+                    )));
+                }
+            }
+        }
         let knn = match body.get("knn") {
             Some(value) => crate::dsl::knn::parse_top_level_knn(value)?,
             None => Vec::new(),
@@ -370,6 +392,7 @@ impl SearchRequest {
             fields: body.get("fields").map(parse_fields).transpose()?.unwrap_or_default(),
             terminate_after: usize_value(body, "terminate_after")?.filter(|limit| *limit > 0),
             knn,
+            retriever,
         })
     }
 }

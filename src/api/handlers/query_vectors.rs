@@ -27,6 +27,12 @@ fn collect_sources(request: &SearchRequest) -> Vec<VectorSource> {
     for clause in &request.knn {
         add(clause);
     }
+    if let Some(retriever) = &request.retriever {
+        let mut retriever = retriever.clone();
+        for clause in retriever.knn_clauses_mut() {
+            add(clause);
+        }
+    }
     for tree in std::iter::once(&request.query).chain(request.post_filter.as_ref()) {
         tree.visit(&mut |node| {
             if let QueryAst::Knn(clause) = node {
@@ -175,6 +181,11 @@ async fn lookup(state: &AppState, index: &str, id: &str, path: &str) -> Result<V
 fn fill(request: &mut SearchRequest, vectors: &HashMap<VectorSource, Vec<f32>>) -> Result<()> {
     for clause in &mut request.knn {
         fill_clause(clause, vectors);
+    }
+    if let Some(retriever) = &mut request.retriever {
+        for clause in retriever.knn_clauses_mut() {
+            fill_clause(clause, vectors);
+        }
     }
     request.query = fill_tree(&request.query, vectors)?;
     if let Some(post_filter) = &request.post_filter {
