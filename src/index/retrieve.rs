@@ -31,6 +31,9 @@ pub fn run_retriever_search(
     now_millis: i64,
 ) -> Result<SearchOutcome> {
     let (name, window) = match retriever {
+        Retriever::Rrf { rank_window_size, .. } if request.legacy_rank => {
+            ("rank", rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE))
+        }
         Retriever::Rrf { rank_window_size, .. } => ("rrf", rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE)),
         Retriever::Linear { rank_window_size, .. } => ("linear", rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE)),
         Retriever::Standard { .. } | Retriever::Knn(_) => ("", request.from + request.size),
@@ -95,6 +98,7 @@ fn leaf_request(request: &SearchRequest) -> SearchRequest {
         terminate_after: None,
         knn: Vec::new(),
         retriever: None,
+        legacy_rank: false,
         ..request.clone()
     }
 }
@@ -270,6 +274,7 @@ fn load_page(
         terminate_after: None,
         knn: Vec::new(),
         retriever: None,
+        legacy_rank: false,
         ..request.clone()
     };
     let outcome = run_search(targets, &fetch, now_millis)?;
@@ -293,6 +298,10 @@ fn load_page(
             continue;
         };
         hit["_score"] = score_json(doc.score);
+        if request.legacy_rank {
+            // The legacy `rank` option reports each hit's 1-based place in the fused list.
+            hit["_rank"] = json!(request.from + offset + 1);
+        }
         if request.explain {
             hit["_explanation"] = explanation(doc, method, request.from + offset + 1);
         }

@@ -58,8 +58,10 @@ pub struct SearchRequest {
     pub terminate_after: Option<usize>,
     /// Top-level kNN clauses: global top-k each, their scores added to the query's.
     pub knn: Vec<KnnClause>,
-    /// A retriever tree replacing `query` and `knn` (ES `retriever`).
+    /// A retriever tree replacing `query` and `knn` (ES `retriever`, or the legacy `rank`).
     pub retriever: Option<super::retriever::Retriever>,
+    /// The tree came from the legacy `rank.rrf`: errors name `[rank]`, hits carry `_rank`.
+    pub legacy_rank: bool,
 }
 
 const BODY_KEYS: &[&str] = &[
@@ -96,6 +98,7 @@ const BODY_KEYS: &[&str] = &[
     "ext",
     "knn",
     "rank",
+    "sub_searches",
     "retriever",
     "slice",
 ];
@@ -108,10 +111,67 @@ const UNSUPPORTED_KEYS: &[&str] = &[
     "runtime_mappings",
     "script_fields",
     "slice",
-    "rank",
     "indices_boost",
     "docvalue_fields",
 ];
+
+/// The legacy `rank: {"rrf": ...}` over `query` (or `sub_searches`) and `knn`: an RRF tree
+/// with one standard leaf per query and one knn leaf per clause.
+fn legacy_rank_retriever(
+    body: &Map<String, Value>,
+    rank: &Value,
+    knn: &[KnnClause],
+) -> Result<super::retriever::Retriever> {
+    use super::retriever::{Normalizer, Retriever, WeightedRetriever};
+    let (rank_window_size, rank_constant) = crate::dsl::retriever::parse_legacy_rank(rank)?;
+    let mut queries = Vec::new();
+    match (body.get("query"), body.get("sub_searches")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::illegal_argument(
+                "cannot specify both [query] and [sub_searches]",
+            ));
+        }
+        (Some(query), None) => queries.push(parse_query(query)?),
+        (None, Some(Value::Array(searches))) => {
+            for search in searches {
+                let Some(query) = search.get("query") else {
+                    return Err(Error::parsing("[sub_searches] entries need a [query]"));
+                };
+                queries.push(parse_query(query)?);
+            }
+        }
+        (None, Some(_)) => return Err(Error::parsing("[sub_searches] must be an array")),
+        (None, None) => {}
+    }
+    let leaf = |retriever| WeightedRetriever {
+        retriever,
+        weight: 1.0,
+        normalizer: Normalizer::None,
+    };
+    let mut children: Vec<WeightedRetriever> = queries
+        .into_iter()
+        .map(|query| {
+            leaf(Retriever::Standard {
+                query,
+                filter: Vec::new(),
+                min_score: None,
+            })
+        })
+        .collect();
+    children.extend(knn.iter().cloned().map(|clause| leaf(Retriever::Knn(clause))));
+    if children.len() < 2 {
+        return Err(Error::validation(&[
+            "[rank] requires a minimum of [2] result sets using a combination of sub searches and/or knn searches"
+                .to_string(),
+        ]));
+    }
+    Ok(Retriever::Rrf {
+        children,
+        rank_window_size,
+        rank_constant,
+        filter: Vec::new(),
+    })
+}
 
 fn usize_value(body: &Map<String, Value>, key: &str) -> Result<Option<usize>> {
     match body.get(key) {
@@ -330,6 +390,16 @@ impl SearchRequest {
             Some(value) => crate::dsl::knn::parse_top_level_knn(value)?,
             None => Vec::new(),
         };
+        let legacy_rank = body.contains_key("rank");
+        let retriever = match body.get("rank") {
+            Some(rank) if retriever.is_none() => Some(legacy_rank_retriever(body, rank, &knn)?),
+            Some(_) => return Err(Error::illegal_argument("cannot specify [retriever] and [rank]")),
+            None if body.contains_key("sub_searches") => {
+                return Err(Error::illegal_argument("[sub_searches] requires [rank]"));
+            }
+            None => retriever,
+        };
+        let knn = if legacy_rank { Vec::new() } else { knn };
         let query = match body.get("query") {
             Some(query) => parse_query(query)?,
             // With only `knn`, the hits are the kNN results, not every document.
@@ -393,6 +463,7 @@ impl SearchRequest {
             terminate_after: usize_value(body, "terminate_after")?.filter(|limit| *limit > 0),
             knn,
             retriever,
+            legacy_rank,
         })
     }
 }
