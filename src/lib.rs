@@ -43,6 +43,7 @@ struct AppInner {
     registry: IndexRegistry,
     cluster: ClusterInfo,
     ingest: Ingest,
+    search_pipelines: fusion::search_pipeline::SearchPipelineStore,
 }
 
 impl AppState {
@@ -73,14 +74,21 @@ impl AppState {
                 fetcher: Arc::new(fetcher),
             },
         };
+        let search_pipelines = fusion::search_pipeline::SearchPipelineStore::open(&config.data)?;
         Ok(AppState {
             inner: Arc::new(AppInner {
                 config,
                 registry,
                 cluster,
                 ingest,
+                search_pipelines,
             }),
         })
+    }
+
+    /// OpenSearch search pipelines (hybrid query fusion).
+    pub fn search_pipelines(&self) -> &fusion::search_pipeline::SearchPipelineStore {
+        &self.inner.search_pipelines
     }
 
     /// Pipelines, models and image fetching.

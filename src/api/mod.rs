@@ -14,7 +14,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
-use self::handlers::{bulk, cat, cluster, document, indices, ingest, ml, search};
+use self::handlers::{bulk, cat, cluster, document, indices, ingest, ml, search, search_pipeline};
 use self::response::string_error;
 use crate::AppState;
 
@@ -59,6 +59,10 @@ es_routes! {
     get "/_ml/trained_models" => ml::trained_models, "ml.get_trained_models";
     get "/_ml/trained_models/{model_id}" => ml::trained_models, "ml.get_trained_models";
     get "/_plugins/_ml/models/{model_id}" => ml::opensearch_model, "ml.get_model";
+    put "/_search/pipeline/{id}" => search_pipeline::put, "search_pipeline.put";
+    get "/_search/pipeline" => search_pipeline::get, "search_pipeline.get";
+    get "/_search/pipeline/{id}" => search_pipeline::get, "search_pipeline.get";
+    delete "/_search/pipeline/{id}" => search_pipeline::delete, "search_pipeline.delete";
 
     put "/{index}" => indices::create, "indices.create";
     get "/{index}" => indices::get, "indices.get";

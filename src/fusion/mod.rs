@@ -32,6 +32,7 @@ use std::hash::Hash;
 pub mod linear;
 pub mod opensearch;
 pub mod rrf;
+pub mod search_pipeline;
 
 /// Elasticsearch's default `rank_window_size` for compound retrievers
 /// (`RankBuilder.DEFAULT_RANK_WINDOW_SIZE`).

@@ -37,6 +37,7 @@ pub fn run_retriever_search(
         Retriever::Rrf { rank_window_size, .. } => ("rrf", rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE)),
         Retriever::Linear { rank_window_size, .. } => ("linear", rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE)),
         Retriever::Standard { .. } | Retriever::Knn(_) => ("", request.from + request.size),
+        Retriever::Fused { window, .. } => ("", (*window).max(request.from + request.size)),
     };
     if !name.is_empty() && request.size > window {
         return Err(Error::validation(&[format!(
@@ -99,6 +100,7 @@ fn leaf_request(request: &SearchRequest) -> SearchRequest {
         knn: Vec::new(),
         retriever: None,
         legacy_rank: false,
+        hybrid: None,
         ..request.clone()
     }
 }
@@ -135,6 +137,11 @@ fn leaf_queries(retriever: &Retriever, inherited: &[QueryAst], out: &mut Vec<Que
             let inherited: Vec<QueryAst> = inherited.iter().chain(filter).cloned().collect();
             for child in children {
                 leaf_queries(&child.retriever, &inherited, out);
+            }
+        }
+        Retriever::Fused { children, .. } => {
+            for child in children {
+                leaf_queries(child, inherited, out);
             }
         }
     }
@@ -199,6 +206,18 @@ fn ranked(
                 .with_rank_constant(*rank_constant)
                 .with_weights(children.iter().map(|child| child.weight).collect());
             fusion::rrf::fuse(&lists, &params).map_err(|error| Error::illegal_argument(error.to_string()))
+        }
+        Retriever::Fused {
+            children,
+            method,
+            window: depth,
+        } => {
+            let window_size = (*depth).max(window);
+            let lists = children
+                .iter()
+                .map(|child| ranked_list(targets, request, child, inherited, window_size, now_millis))
+                .collect::<Result<Vec<_>>>()?;
+            fusion::fuse(&lists, method).map_err(|error| Error::illegal_argument(error.to_string()))
         }
         Retriever::Linear {
             children,
@@ -275,6 +294,7 @@ fn load_page(
         knn: Vec::new(),
         retriever: None,
         legacy_rank: false,
+        hybrid: None,
         ..request.clone()
     };
     let outcome = run_search(targets, &fetch, now_millis)?;

@@ -62,6 +62,8 @@ pub struct SearchRequest {
     pub retriever: Option<super::retriever::Retriever>,
     /// The tree came from the legacy `rank.rrf`: errors name `[rank]`, hits carry `_rank`.
     pub legacy_rank: bool,
+    /// OpenSearch `hybrid` query (top level only), fused by the search pipeline.
+    pub hybrid: Option<super::retriever::HybridQuery>,
 }
 
 const BODY_KEYS: &[&str] = &[
@@ -114,6 +116,52 @@ const UNSUPPORTED_KEYS: &[&str] = &[
     "indices_boost",
     "docvalue_fields",
 ];
+
+/// OpenSearch's `hybrid` query: `queries` (1 to 5), `pagination_depth`, `filter`.
+fn parse_hybrid(value: &Value) -> Result<super::retriever::HybridQuery> {
+    let Value::Object(body) = value else {
+        return Err(Error::parsing(
+            "[hybrid] query malformed, no start_object after query name",
+        ));
+    };
+    if let Some(key) = body
+        .keys()
+        .find(|key| !["queries", "pagination_depth", "filter", "boost", "_name"].contains(&key.as_str()))
+    {
+        return Err(Error::parsing(format!("[hybrid] query does not support [{key}]")));
+    }
+    let Some(Value::Array(queries)) = body.get("queries") else {
+        return Err(Error::parsing(
+            "[hybrid] requires 'queries' field with at least one clause",
+        ));
+    };
+    if queries.is_empty() {
+        return Err(Error::parsing(
+            "[hybrid] requires 'queries' field with at least one clause",
+        ));
+    }
+    if queries.len() > 5 {
+        return Err(Error::parsing(
+            "Number of sub-queries exceeds maximum supported by [hybrid] query",
+        ));
+    }
+    let pagination_depth = match body.get("pagination_depth") {
+        None | Some(Value::Null) => None,
+        Some(value) => match value.as_i64() {
+            Some(depth) if (1..=10_000).contains(&depth) => Some(depth as usize),
+            _ => {
+                return Err(Error::illegal_argument(
+                    "pagination_depth should be less than or equal to index.max_result_window setting",
+                ));
+            }
+        },
+    };
+    Ok(super::retriever::HybridQuery {
+        queries: queries.iter().map(parse_query).collect::<Result<Vec<_>>>()?,
+        pagination_depth,
+        filter: body.get("filter").map(parse_query).transpose()?,
+    })
+}
 
 /// The legacy `rank: {"rrf": ...}` over `query` (or `sub_searches`) and `knn`: an RRF tree
 /// with one standard leaf per query and one knn leaf per clause.
@@ -400,7 +448,13 @@ impl SearchRequest {
             None => retriever,
         };
         let knn = if legacy_rank { Vec::new() } else { knn };
+        let hybrid = body
+            .get("query")
+            .and_then(|query| query.get("hybrid"))
+            .map(parse_hybrid)
+            .transpose()?;
         let query = match body.get("query") {
+            Some(_) if hybrid.is_some() => QueryAst::MatchNone,
             Some(query) => parse_query(query)?,
             // With only `knn`, the hits are the kNN results, not every document.
             None if !knn.is_empty() => QueryAst::MatchNone,
@@ -464,6 +518,7 @@ impl SearchRequest {
             knn,
             retriever,
             legacy_rank,
+            hybrid,
         })
     }
 }

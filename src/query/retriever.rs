@@ -29,6 +29,21 @@ pub enum Retriever {
         rank_window_size: Option<usize>,
         filter: Vec<QueryAst>,
     },
+    /// OpenSearch `hybrid` query fused by a search pipeline's processor: each sub-query's top
+    /// `window` hits (its `pagination_depth`).
+    Fused {
+        children: Vec<Retriever>,
+        method: crate::fusion::FusionMethod,
+        window: usize,
+    },
+}
+
+/// OpenSearch's `hybrid` query, resolved against a search pipeline before it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HybridQuery {
+    pub queries: Vec<QueryAst>,
+    pub pagination_depth: Option<usize>,
+    pub filter: Option<QueryAst>,
 }
 
 /// A child of a compound retriever with its weight (and, for `linear`, its normalizer).
@@ -60,6 +75,7 @@ impl Retriever {
                 .iter_mut()
                 .flat_map(|child| child.retriever.knn_clauses_mut())
                 .collect(),
+            Retriever::Fused { children, .. } => children.iter_mut().flat_map(Retriever::knn_clauses_mut).collect(),
         }
     }
 }

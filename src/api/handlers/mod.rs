@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod ml;
 pub mod query_vectors;
 pub mod search;
+pub mod search_pipeline;
 
 use std::sync::Arc;
 

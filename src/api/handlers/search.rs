@@ -32,6 +32,7 @@ const SEARCH_PARAMS: &[&str] = &[
     "_source_excludes",
     "_source_exclude_vectors",
     "track_total_hits",
+    "search_pipeline",
     "track_scores",
     "timeout",
     "terminate_after",
@@ -184,9 +185,11 @@ async fn execute(
     targets: Vec<SearchTarget>,
     body: Value,
     rest_total_hits_as_int: bool,
+    search_pipeline: Option<&str>,
 ) -> Result<Value> {
     let started = Instant::now();
     let mut request = SearchRequest::from_body(&body).map_err(|error| wrap_for_search(error, &targets))?;
+    apply_search_pipeline(state, &targets, &mut request, search_pipeline)?;
     super::query_vectors::resolve(state, &mut request).await?;
     let shard_count = targets.len();
     let outcome = blocking(move || run_search(&targets, &request, chrono::Utc::now().timestamp_millis())).await?;
@@ -223,6 +226,61 @@ async fn execute(
 
 /// Query-parse failures on a good JSON body are reported as ES does: as-is for parsing
 /// errors (they happen before the shards), wrapped for shard-level failures.
+/// Turns an OpenSearch `hybrid` query into a fused retriever with the search pipeline's
+/// processor: the `search_pipeline` parameter, else the targets' `index.search.default_pipeline`.
+fn apply_search_pipeline(
+    state: &AppState,
+    targets: &[SearchTarget],
+    request: &mut SearchRequest,
+    requested: Option<&str>,
+) -> Result<()> {
+    let Some(hybrid) = request.hybrid.take() else {
+        return Ok(());
+    };
+    let default_pipeline = targets.iter().find_map(|target| {
+        target
+            .handle
+            .state()
+            .settings
+            .get("search.default_pipeline")
+            .map(str::to_string)
+    });
+    let pipeline_id = requested
+        .map(str::to_string)
+        .or(default_pipeline)
+        .filter(|id| id != "_none");
+    let pipeline = match &pipeline_id {
+        Some(id) => Some(
+            state
+                .search_pipelines()
+                .get(id)
+                .ok_or_else(|| Error::illegal_argument(format!("Pipeline {id} is not defined")))?,
+        ),
+        None => None,
+    };
+    let Some(method) = pipeline.and_then(|pipeline| pipeline.fusion.clone()) else {
+        return Err(Error::illegal_argument(
+            "[hybrid] query needs a search pipeline with a normalization-processor or score-ranker-processor: set [search_pipeline] or index.search.default_pipeline",
+        ));
+    };
+    let filter: Vec<crate::query::QueryAst> = hybrid.filter.into_iter().collect();
+    let children = hybrid
+        .queries
+        .into_iter()
+        .map(|query| crate::query::retriever::Retriever::Standard {
+            query,
+            filter: filter.clone(),
+            min_score: None,
+        })
+        .collect();
+    request.retriever = Some(crate::query::retriever::Retriever::Fused {
+        children,
+        method,
+        window: hybrid.pagination_depth.unwrap_or(request.from + request.size),
+    });
+    Ok(())
+}
+
 fn wrap_for_search(error: Error, targets: &[SearchTarget]) -> Error {
     match error.kind {
         crate::error::ErrorKind::QueryShard => {
@@ -247,7 +305,14 @@ pub async fn search(State(state): State<AppState>, path: PathParams, params: Par
     }
     let targets = search_targets(&state, path.get("index"), &params)?;
     let body = merge_params(&params, body.json()?)?;
-    let response = execute(&state, targets, body, params.bool("rest_total_hits_as_int", false)?).await?;
+    let response = execute(
+        &state,
+        targets,
+        body,
+        params.bool("rest_total_hits_as_int", false)?,
+        params.get("search_pipeline"),
+    )
+    .await?;
     Ok(Reply::ok(response))
 }
 
@@ -337,6 +402,7 @@ pub async fn msearch(State(state): State<AppState>, path: PathParams, params: Pa
                     targets,
                     search_body,
                     params.bool("rest_total_hits_as_int", false)?,
+                    header.get("search_pipeline").and_then(Value::as_str),
                 )
                 .await
             }
