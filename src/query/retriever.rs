@@ -66,6 +66,20 @@ pub enum Normalizer {
 pub const DEFAULT_RANK_CONSTANT: u32 = 60;
 
 impl Retriever {
+    /// Every query tree of the tree's standard leaves (they may hold `knn` or `neural`
+    /// queries whose vectors need building first).
+    pub fn queries_mut(&mut self) -> Vec<&mut QueryAst> {
+        match self {
+            Retriever::Standard { query, filter, .. } => std::iter::once(query).chain(filter.iter_mut()).collect(),
+            Retriever::Knn(_) => Vec::new(),
+            Retriever::Rrf { children, .. } | Retriever::Linear { children, .. } => children
+                .iter_mut()
+                .flat_map(|child| child.retriever.queries_mut())
+                .collect(),
+            Retriever::Fused { children, .. } => children.iter_mut().flat_map(Retriever::queries_mut).collect(),
+        }
+    }
+
     /// Every kNN clause of the tree (their query vectors may need building first).
     pub fn knn_clauses_mut(&mut self) -> Vec<&mut KnnClause> {
         match self {

@@ -633,3 +633,58 @@ async fn oversized_images_are_refused_with_the_limit_named() {
     let bytes = simulated.json["docs"][1]["error"]["reason"].as_str().expect("reason");
     assert!(bytes.contains("60000"), "{bytes}");
 }
+
+/// The README's product recipe: BM25 on the caption, the query text against the images'
+/// text-space vectors and an example photo against the image vectors, fused in one request,
+/// in ES retriever syntax and in OpenSearch hybrid syntax.
+#[tokio::test]
+async fn the_hybrid_recipe_runs_in_both_syntaxes() {
+    let app = TestApp::new();
+    photo_index(&app).await;
+    let retriever = app
+        .call(
+            "POST",
+            "/photos/_search",
+            Some(json!({"retriever": {"rrf": {"retrievers": [
+                {"standard": {"query": {"match": {"caption": "cat"}}}},
+                {"knn": {"field": "text_space", "k": 5, "num_candidates": 20,
+                    "query_vector_builder": {"text_embedding": {"model_id": "minilm-l6-v2", "model_text": "a cat"}}}},
+                {"knn": {"field": "image_vec", "k": 5, "num_candidates": 20,
+                    "query_vector_builder": {"embedding": {"inference_id": "efficientnet-lite0",
+                        "input": {"type": "image", "format": "base64", "value": photo_base64("cat")}}}}}
+            ]}}})),
+        )
+        .await;
+    assert_eq!(retriever.status, 200, "{}", retriever.text);
+    assert_eq!(ids(&retriever.json)[0], "cat", "{}", retriever.text);
+    // First in all three lists: 3 / (60 + 1).
+    let score = retriever.json["hits"]["hits"][0]["_score"].as_f64().expect("score");
+    assert!((score - 3.0 / 61.0).abs() < 1e-6, "{score}");
+    let pipeline = app
+        .call(
+            "PUT",
+            "/_search/pipeline/photo-hybrid",
+            Some(json!({"phase_results_processors": [{"normalization-processor": {
+                "normalization": {"technique": "min_max"},
+                "combination": {"technique": "arithmetic_mean", "parameters": {"weights": [0.4, 0.3, 0.3]}}
+            }}]})),
+        )
+        .await;
+    assert_eq!(pipeline.status, 200, "{}", pipeline.text);
+    let hybrid = app
+        .call(
+            "POST",
+            "/photos/_search?search_pipeline=photo-hybrid",
+            Some(json!({"query": {"hybrid": {"queries": [
+                {"match": {"caption": "cat"}},
+                {"neural": {"text_space": {"query_text": "a cat", "model_id": "efficientnet-lite0-text-space", "k": 5}}},
+                {"neural": {"image_vec": {"query_image": photo_base64("cat"), "model_id": "efficientnet-lite0", "k": 5}}}
+            ]}}})),
+        )
+        .await;
+    assert_eq!(hybrid.status, 200, "{}", hybrid.text);
+    assert_eq!(ids(&hybrid.json)[0], "cat", "{}", hybrid.text);
+    // Top of every sub-query: min-max gives 1.0 in each, and the weighted mean is 1.0.
+    let score = hybrid.json["hits"]["hits"][0]["_score"].as_f64().expect("score");
+    assert!((score - 1.0).abs() < 1e-6, "{score}");
+}

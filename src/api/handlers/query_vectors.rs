@@ -27,13 +27,18 @@ fn collect_sources(request: &SearchRequest) -> Vec<VectorSource> {
     for clause in &request.knn {
         add(clause);
     }
+    let mut retriever_trees = Vec::new();
     if let Some(retriever) = &request.retriever {
         let mut retriever = retriever.clone();
         for clause in retriever.knn_clauses_mut() {
             add(clause);
         }
+        retriever_trees = retriever.queries_mut().into_iter().map(|tree| tree.clone()).collect();
     }
-    for tree in std::iter::once(&request.query).chain(request.post_filter.as_ref()) {
+    for tree in std::iter::once(&request.query)
+        .chain(request.post_filter.as_ref())
+        .chain(retriever_trees.iter())
+    {
         tree.visit(&mut |node| {
             if let QueryAst::Knn(clause) = node {
                 add(clause);
@@ -185,6 +190,9 @@ fn fill(request: &mut SearchRequest, vectors: &HashMap<VectorSource, Vec<f32>>) 
     if let Some(retriever) = &mut request.retriever {
         for clause in retriever.knn_clauses_mut() {
             fill_clause(clause, vectors);
+        }
+        for tree in retriever.queries_mut() {
+            *tree = fill_tree(tree, vectors)?;
         }
     }
     request.query = fill_tree(&request.query, vectors)?;
