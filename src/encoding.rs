@@ -1,5 +1,32 @@
 //! Small value encodings shared by the request and document parsers.
 
+/// Prints a number the way Java's `Double.toString` / `Float.toString` do (`50.0`, `0.5`,
+/// `1.4436576E12`): ES echoes Java's spelling in aggregation keys and error messages. The
+/// digits are the shortest that round-trip in the value's own type, as in Java.
+pub fn java_decimal<T: Copy + Into<f64> + std::fmt::Display + std::fmt::LowerExp>(value: T) -> String {
+    let wide: f64 = value.into();
+    if wide.is_nan() {
+        return "NaN".to_string();
+    }
+    if wide.is_infinite() {
+        return if wide > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
+    }
+    let with_fraction = |digits: &str| {
+        if digits.contains('.') {
+            digits.to_string()
+        } else {
+            format!("{digits}.0")
+        }
+    };
+    let magnitude = wide.abs();
+    if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
+        return with_fraction(&format!("{value}"));
+    }
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific.as_str(), "0"));
+    format!("{}E{exponent}", with_fraction(mantissa))
+}
+
 /// Decodes ES's hex form of byte and bit vectors: "8100012a7f" → [-127, 0, 1, 42, 127].
 /// Returns None for anything that is not an even-length hex string.
 pub fn decode_hex_vector(hex: &str) -> Option<Vec<f32>> {

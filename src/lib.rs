@@ -68,13 +68,14 @@ impl AppState {
         let fetcher = ingest::image_source::ImageFetcher::new(&config.image_fetch)
             .map_err(|error| error::Error::internal(format!("cannot set up image fetching: {error}")))?;
         let ingest = Ingest {
-            pipelines: PipelineStore::open(&config.data)?,
+            pipelines: PipelineStore::open(&config.data, ingest::store::FILE_NAME)?,
             services: IngestServices {
                 embedder,
                 fetcher: Arc::new(fetcher),
             },
         };
-        let search_pipelines = fusion::search_pipeline::SearchPipelineStore::open(&config.data)?;
+        let search_pipelines =
+            fusion::search_pipeline::SearchPipelineStore::open(&config.data, fusion::search_pipeline::FILE_NAME)?;
         Ok(AppState {
             inner: Arc::new(AppInner {
                 config,

@@ -451,9 +451,11 @@ impl ModelRegistry {
         let mut cached_rows = Vec::new();
         let mut cached_shape = Vec::new();
         for (position, bytes) in images {
+            // Hashed once: the key finds a cached run now and stores this run's outputs later.
+            let key = image_key(session.path(), bytes);
             let hit = self
                 .image_outputs
-                .get(&image_key(session.path(), bytes))
+                .get(&key)
                 .and_then(|outputs| outputs.get(&route.output).cloned());
             match hit {
                 Some((shape, values)) => {
@@ -461,7 +463,7 @@ impl ModelRegistry {
                     cached_rows.extend(values);
                     cached_shape = shape;
                 }
-                None => uncached.push((*position, *bytes)),
+                None => uncached.push((*position, *bytes, key)),
             }
         }
         if !cached_positions.is_empty() {
@@ -477,18 +479,18 @@ impl ModelRegistry {
             }
         }
         for chunk in uncached.chunks(session.signature().batch_limit(MAX_RUN_BATCH)) {
-            let bytes: Vec<&[u8]> = chunk.iter().map(|(_, bytes)| *bytes).collect();
+            let bytes: Vec<&[u8]> = chunk.iter().map(|(_, bytes, _)| *bytes).collect();
             let prepared = prepare_images(&bytes, &preprocessor, self.max_pixels);
             let mut batch_positions = Vec::with_capacity(chunk.len());
             let mut batch_keys = Vec::with_capacity(chunk.len());
             let mut batch_values = Vec::with_capacity(chunk.len() * preprocessor.tensor_len());
-            for ((position, bytes), image) in chunk.iter().zip(prepared) {
+            for ((position, _, key), image) in chunk.iter().zip(prepared) {
                 timings.decode += image.decode;
                 timings.preprocess += image.preprocess;
                 match image.tensor_result {
                     Ok(tensor) => {
                         batch_positions.push(*position);
-                        batch_keys.push(image_key(session.path(), bytes));
+                        batch_keys.push(key.clone());
                         batch_values.extend(tensor);
                     }
                     Err(error) => results[*position] = Some(Err(error)),

@@ -326,29 +326,7 @@ pub(crate) fn java_float_compare(left: f32, right: f32) -> Ordering {
 
 /// Java's `Float.toString`, for values echoed in error messages (`0.5`, `1.0`, `1.0E-4`).
 pub(crate) fn java_float_string(value: f32) -> String {
-    if value.is_nan() {
-        return "NaN".to_string();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
-    }
-    let magnitude = value.abs();
-    if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
-        let plain = format!("{value}");
-        return if plain.contains('.') {
-            plain
-        } else {
-            format!("{plain}.0")
-        };
-    }
-    let scientific = format!("{value:e}");
-    let (mantissa, exponent) = scientific.split_once('e').expect("`{:e}` always writes an exponent");
-    let mantissa_with_fraction = if mantissa.contains('.') {
-        mantissa.to_string()
-    } else {
-        format!("{mantissa}.0")
-    };
-    format!("{mantissa_with_fraction}E{exponent}")
+    crate::encoding::java_decimal(value)
 }
 
 /// Java's `Arrays.toString(Float[])`: `[0.3, 0.7]`.

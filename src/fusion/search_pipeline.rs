@@ -1,13 +1,9 @@
 //! OpenSearch search pipelines as far as hybrid search needs them: one phase-results
 //! processor, `normalization-processor` or `score-ranker-processor`, turned into a
-//! [`FusionMethod`]. Definitions are kept in `<data>/search_pipelines.json`.
+//! [`FusionMethod`]. Definitions are kept in `<data>/search_pipelines.json` by
+//! `store::definitions`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use parking_lot::RwLock;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::FusionMethod;
 use super::opensearch::{
@@ -15,7 +11,7 @@ use super::opensearch::{
 };
 use super::rrf::{ScoreRankerParams, validate_opensearch_rank_constant};
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::write_atomic;
+use crate::store::definitions::{Definition, DefinitionStore};
 
 /// A stored search pipeline: its definition and the fusion it asks for.
 #[derive(Debug, Clone)]
@@ -172,76 +168,19 @@ fn parse_processor(processor: &Value) -> Result<FusionMethod> {
     }
 }
 
-/// The stored search pipelines.
-pub struct SearchPipelineStore {
-    path: PathBuf,
-    pipelines: RwLock<BTreeMap<String, Arc<SearchPipeline>>>,
-}
+/// The stored search pipelines (`<data>/search_pipelines.json`).
+pub type SearchPipelineStore = DefinitionStore<SearchPipeline>;
 
-impl SearchPipelineStore {
-    pub fn open(data_folder: &Path) -> Result<SearchPipelineStore> {
-        let path = data_folder.join("search_pipelines.json");
-        let mut pipelines = BTreeMap::new();
-        if path.exists() {
-            let stored: Map<String, Value> = serde_json::from_slice(&std::fs::read(&path)?)?;
-            for (id, definition) in stored {
-                pipelines.insert(id, Arc::new(SearchPipeline::parse(&definition)?));
-            }
-        }
-        Ok(SearchPipelineStore {
-            path,
-            pipelines: RwLock::new(pipelines),
-        })
+/// The file the search pipelines live in, under the data folder.
+pub const FILE_NAME: &str = "search_pipelines.json";
+
+impl Definition for SearchPipeline {
+    fn parse(definition: &Value) -> Result<SearchPipeline> {
+        SearchPipeline::parse(definition)
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<SearchPipeline>> {
-        self.pipelines.read().get(id).cloned()
-    }
-
-    /// Pipelines whose id matches a comma list of ids or wildcards (all when None).
-    pub fn matching(&self, pattern: Option<&str>) -> Vec<(String, Arc<SearchPipeline>)> {
-        self.pipelines
-            .read()
-            .iter()
-            .filter(|(id, _)| {
-                pattern.is_none_or(|pattern| {
-                    pattern
-                        .split(',')
-                        .any(|part| wildmatch::WildMatch::new(part).matches(id))
-                })
-            })
-            .map(|(id, pipeline)| (id.clone(), pipeline.clone()))
-            .collect()
-    }
-
-    pub fn put(&self, id: &str, pipeline: SearchPipeline) -> Result<()> {
-        self.update(|pipelines| {
-            pipelines.insert(id.to_string(), Arc::new(pipeline));
-            Ok(())
-        })
-    }
-
-    pub fn delete(&self, id: &str) -> Result<()> {
-        self.update(|pipelines| match pipelines.remove(id) {
-            Some(_) => Ok(()),
-            None => Err(Error::new(
-                ErrorKind::ResourceNotFound,
-                format!("Search pipeline [{id}] is missing"),
-            )),
-        })
-    }
-
-    fn update(&self, change: impl FnOnce(&mut BTreeMap<String, Arc<SearchPipeline>>) -> Result<()>) -> Result<()> {
-        let mut pipelines = self.pipelines.write();
-        let mut next = pipelines.clone();
-        change(&mut next)?;
-        let stored: Map<String, Value> = next
-            .iter()
-            .map(|(id, pipeline)| (id.clone(), pipeline.definition.clone()))
-            .collect();
-        write_atomic(&self.path, &serde_json::to_vec_pretty(&Value::Object(stored))?)?;
-        *pipelines = next;
-        Ok(())
+    fn definition(&self) -> &Value {
+        &self.definition
     }
 }
 

@@ -190,23 +190,6 @@ fn ranked(
                 })
                 .collect())
         }
-        Retriever::Rrf {
-            children,
-            rank_window_size,
-            rank_constant,
-            filter,
-        } => {
-            let window_size = rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE).max(window);
-            let inherited: Vec<QueryAst> = inherited.iter().chain(filter).cloned().collect();
-            let lists = children
-                .iter()
-                .map(|child| ranked_list(targets, request, &child.retriever, &inherited, window_size, now_millis))
-                .collect::<Result<Vec<_>>>()?;
-            let params = fusion::rrf::RrfParams::new(lists.len(), window_size)
-                .with_rank_constant(*rank_constant)
-                .with_weights(children.iter().map(|child| child.weight).collect());
-            fusion::rrf::fuse(&lists, &params).map_err(|error| Error::illegal_argument(error.to_string()))
-        }
         Retriever::Fused {
             children,
             method,
@@ -219,7 +202,13 @@ fn ranked(
                 .collect::<Result<Vec<_>>>()?;
             fusion::fuse(&lists, method).map_err(|error| Error::illegal_argument(error.to_string()))
         }
-        Retriever::Linear {
+        Retriever::Rrf {
+            children,
+            rank_window_size,
+            filter,
+            ..
+        }
+        | Retriever::Linear {
             children,
             rank_window_size,
             filter,
@@ -230,6 +219,25 @@ fn ranked(
                 .iter()
                 .map(|child| ranked_list(targets, request, &child.retriever, &inherited, window_size, now_millis))
                 .collect::<Result<Vec<_>>>()?;
+            let method = compound_method(retriever, lists.len(), window_size);
+            fusion::fuse(&lists, &method).map_err(|error| Error::illegal_argument(error.to_string()))
+        }
+    }
+}
+
+/// The fusion an `rrf` or `linear` node asks for, with its children's weights.
+fn compound_method(retriever: &Retriever, list_count: usize, window_size: usize) -> fusion::FusionMethod {
+    match retriever {
+        Retriever::Rrf {
+            children,
+            rank_constant,
+            ..
+        } => fusion::FusionMethod::Rrf(
+            fusion::rrf::RrfParams::new(list_count, window_size)
+                .with_rank_constant(*rank_constant)
+                .with_weights(children.iter().map(|child| child.weight).collect()),
+        ),
+        Retriever::Linear { children, .. } => {
             let components = children
                 .iter()
                 .map(|child| {
@@ -243,8 +251,12 @@ fn ranked(
                     )
                 })
                 .collect();
-            let params = fusion::linear::LinearParams::new(lists.len(), window_size).with_components(components);
-            fusion::linear::fuse(&lists, &params).map_err(|error| Error::illegal_argument(error.to_string()))
+            fusion::FusionMethod::Linear(
+                fusion::linear::LinearParams::new(list_count, window_size).with_components(components),
+            )
+        }
+        Retriever::Standard { .. } | Retriever::Knn(_) | Retriever::Fused { .. } => {
+            unreachable!("only rrf and linear nodes are compound retrievers with weights")
         }
     }
 }

@@ -83,7 +83,7 @@ impl IngestDocument {
             let Value::Object(object) = entry else {
                 return Err(format!(
                     "cannot set [{last}] with parent object of type [{}] as part of path [{path}]",
-                    type_name(entry)
+                    super::pipeline::json_type(entry)
                 ));
             };
             current = object;
@@ -123,6 +123,11 @@ impl IngestDocument {
         }
     }
 
+    /// Field names of `set` may be templates too.
+    pub fn render_template_field(&self, field: &str) -> String {
+        self.render_template(field)
+    }
+
     fn render_template(&self, template: &str) -> String {
         let mut out = String::new();
         let mut rest = template;
@@ -145,17 +150,6 @@ impl IngestDocument {
         }
         out.push_str(rest);
         out
-    }
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "java.lang.Boolean",
-        Value::Number(_) => "java.lang.Integer",
-        Value::String(_) => "java.lang.String",
-        Value::Array(_) => "java.util.ArrayList",
-        Value::Object(_) => "java.util.LinkedHashMap",
     }
 }
 

@@ -224,16 +224,6 @@ fn apply_simple(processor: &Processor, document: &mut IngestDocument) -> Result<
     }
 }
 
-impl IngestDocument {
-    /// Field names of `set` may be templates too.
-    fn render_template_field(&self, field: &str) -> String {
-        match self.render(&Value::String(field.to_string())) {
-            Value::String(rendered) => rendered,
-            _ => field.to_string(),
-        }
-    }
-}
-
 /// One value to embed: which document, which mapping, which input of the mapping.
 struct Request {
     document: usize,

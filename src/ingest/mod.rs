@@ -40,6 +40,16 @@ pub struct IndexPipelines {
     pub final_pipeline: Option<String>,
 }
 
+impl IndexPipelines {
+    /// Reads `index.default_pipeline` and `index.final_pipeline`.
+    pub fn from_settings(settings: &crate::index::settings::IndexSettings) -> IndexPipelines {
+        IndexPipelines {
+            default_pipeline: settings.get("default_pipeline").map(str::to_string),
+            final_pipeline: settings.get("final_pipeline").map(str::to_string),
+        }
+    }
+}
+
 impl Ingest {
     /// The pipelines a document goes through, in order: the requested one (or the index's
     /// default), then the index's final pipeline. `_none` stands for no pipeline.

@@ -203,7 +203,8 @@ fn string_list(config: &Map<String, Value>, processor_type: &str, property: &str
     }
 }
 
-fn json_type(value: &Value) -> &'static str {
+/// Java's class name for a JSON value, as ES's ingest messages print it.
+pub(super) fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "java.lang.Boolean",

@@ -315,7 +315,7 @@ async fn run_ingest(
     entries: Vec<RoutedItem>,
     responses: &mut [Option<Value>],
 ) -> Vec<(usize, &'static str, WriteOp)> {
-    let index_pipelines = index_pipelines(handle);
+    let index_pipelines = IndexPipelines::from_settings(&handle.state().settings);
     let requested: Vec<Option<String>> = entries
         .iter()
         .filter(|(_, _, op, _)| matches!(op, WriteOp::Index { .. }))
@@ -362,15 +362,6 @@ async fn run_ingest(
         .filter(|(_, failed)| !failed)
         .map(|((position, action, op, _), _)| (position, action, op))
         .collect()
-}
-
-/// The index's `default_pipeline` and `final_pipeline` settings.
-pub fn index_pipelines(handle: &IndexHandle) -> IndexPipelines {
-    let state = handle.state();
-    IndexPipelines {
-        default_pipeline: state.settings.get("default_pipeline").map(str::to_string),
-        final_pipeline: state.settings.get("final_pipeline").map(str::to_string),
-    }
 }
 
 fn op_id(op: &WriteOp) -> &str {

@@ -195,7 +195,7 @@ async fn index_with(
     let index_name = index.to_string();
     let handle = blocking(move || registry_state.registry().write_target(&index_name)).await?;
     let mut source = body.0.to_vec();
-    let index_pipelines = super::bulk::index_pipelines(&handle);
+    let index_pipelines = crate::ingest::IndexPipelines::from_settings(&handle.state().settings);
     let requested = params.get("pipeline").map(str::to_string);
     if state
         .ingest()

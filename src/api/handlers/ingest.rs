@@ -1,8 +1,7 @@
 //! `_ingest/pipeline`: create, read, delete and simulate ingest pipelines.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::api::extract::{Body, Params, PathParams};
@@ -38,22 +37,12 @@ pub async fn put_pipeline(
 
 pub async fn get_pipelines(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(&["master_timeout", "summary"])?;
-    let pattern = Some(path.get("id")).filter(|id| !id.is_empty());
-    let found = state.ingest().pipelines.matching(pattern);
-    let body: Map<String, Value> = found
-        .into_iter()
-        .map(|(id, pipeline)| (id, pipeline.definition.clone()))
-        .collect();
-    // ES answers an id that matches nothing with 404 and an empty object.
-    if body.is_empty() && pattern.is_some_and(|pattern| !pattern.contains('*')) {
-        return Ok(Reply::json(StatusCode::NOT_FOUND, json!({})));
-    }
-    Ok(Reply::ok(Value::Object(body)))
+    Ok(super::definitions_reply(&state.ingest().pipelines, &path))
 }
 
 pub async fn delete_pipeline(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(&["master_timeout", "timeout"])?;
-    state.ingest().pipelines.delete(path.get("id"))?;
+    crate::ingest::store::delete_pipelines(&state.ingest().pipelines, path.get("id"))?;
     Ok(Reply::ok(json!({"acknowledged": true})))
 }
 

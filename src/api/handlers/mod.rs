@@ -37,6 +37,24 @@ where
         .map_err(|error| Error::internal(format!("engine task failed: {error}")))?
 }
 
+/// `GET` of stored definitions (ingest or search pipelines): `{id: definition}` for the ids or
+/// wildcards in the path; an id that matches nothing is ES's 404 with an empty object.
+pub fn definitions_reply<T: crate::store::definitions::Definition>(
+    store: &crate::store::definitions::DefinitionStore<T>,
+    path: &PathParams,
+) -> crate::api::response::Reply {
+    let pattern = Some(path.get("id")).filter(|id| !id.is_empty());
+    let found: serde_json::Map<String, serde_json::Value> = store
+        .matching(pattern)
+        .into_iter()
+        .map(|(id, item)| (id, item.definition().clone()))
+        .collect();
+    if found.is_empty() && pattern.is_some_and(|pattern| !pattern.contains('*')) {
+        return crate::api::response::Reply::json(axum::http::StatusCode::NOT_FOUND, serde_json::json!({}));
+    }
+    crate::api::response::Reply::ok(serde_json::Value::Object(found))
+}
+
 /// The `_shards` header of write responses: ES counts unassigned replicas in `total`.
 pub fn shards_header(number_of_replicas: u64, successful: u64) -> serde_json::Value {
     serde_json::json!({"total": 1 + number_of_replicas, "successful": successful, "failed": 0})

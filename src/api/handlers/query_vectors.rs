@@ -14,8 +14,9 @@ use crate::index::source_filter::values_at;
 use crate::query::ast::{KnnClause, QueryAst, QueryInput, VectorSource};
 use crate::query::request::SearchRequest;
 
-/// Every vector source of the request, once each.
-fn collect_sources(request: &SearchRequest) -> Vec<VectorSource> {
+/// Every vector source of the request, once each. (`&mut` only because the retriever tree
+/// hands out its clauses and query trees mutably; nothing is changed here.)
+fn collect_sources(request: &mut SearchRequest) -> Vec<VectorSource> {
     let mut sources: Vec<VectorSource> = Vec::new();
     let mut add = |clause: &KnnClause| {
         if let Some(source) = &clause.vector_source
@@ -27,18 +28,17 @@ fn collect_sources(request: &SearchRequest) -> Vec<VectorSource> {
     for clause in &request.knn {
         add(clause);
     }
-    let mut retriever_trees = Vec::new();
-    if let Some(retriever) = &request.retriever {
-        let mut retriever = retriever.clone();
+    let mut trees: Vec<&QueryAst> = vec![&request.query];
+    trees.extend(request.post_filter.as_ref());
+    if let Some(retriever) = request.retriever.as_mut() {
         for clause in retriever.knn_clauses_mut() {
             add(clause);
         }
-        retriever_trees = retriever.queries_mut().into_iter().map(|tree| tree.clone()).collect();
     }
-    for tree in std::iter::once(&request.query)
-        .chain(request.post_filter.as_ref())
-        .chain(retriever_trees.iter())
-    {
+    if let Some(retriever) = request.retriever.as_mut() {
+        trees.extend(retriever.queries_mut().into_iter().map(|tree| &*tree));
+    }
+    for tree in trees {
         tree.visit(&mut |node| {
             if let QueryAst::Knn(clause) = node {
                 add(clause);

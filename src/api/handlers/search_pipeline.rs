@@ -1,13 +1,12 @@
 //! OpenSearch `_search/pipeline`: create, read and delete search pipelines.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use crate::AppState;
 use crate::api::extract::{Body, Params, PathParams};
 use crate::api::response::Reply;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::fusion::search_pipeline::SearchPipeline;
 
 pub async fn put(State(state): State<AppState>, path: PathParams, params: Params, body: Body) -> Result<Reply> {
@@ -19,21 +18,17 @@ pub async fn put(State(state): State<AppState>, path: PathParams, params: Params
 
 pub async fn get(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(&["cluster_manager_timeout"])?;
-    let pattern = Some(path.get("id")).filter(|id| !id.is_empty());
-    let found: Map<String, Value> = state
-        .search_pipelines()
-        .matching(pattern)
-        .into_iter()
-        .map(|(id, pipeline)| (id, pipeline.definition.clone()))
-        .collect();
-    if found.is_empty() && pattern.is_some_and(|pattern| !pattern.contains('*')) {
-        return Ok(Reply::json(StatusCode::NOT_FOUND, json!({})));
-    }
-    Ok(Reply::ok(Value::Object(found)))
+    Ok(super::definitions_reply(state.search_pipelines(), &path))
 }
 
 pub async fn delete(State(state): State<AppState>, path: PathParams, params: Params) -> Result<Reply> {
     params.check_allowed(&["cluster_manager_timeout", "timeout"])?;
-    state.search_pipelines().delete(path.get("id"))?;
+    let id = path.get("id");
+    if state.search_pipelines().remove_matching(id)? == 0 {
+        return Err(Error::new(
+            ErrorKind::ResourceNotFound,
+            format!("Search pipeline [{id}] is missing"),
+        ));
+    }
     Ok(Reply::ok(json!({"acknowledged": true})))
 }

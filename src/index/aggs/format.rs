@@ -5,30 +5,7 @@ use serde_json::{Value, json};
 /// Returns `value` as Java's `Double.toString` prints it (`50.0`, `0.5`, `1.4436576E12`),
 /// the spelling of ES range keys and percentile names.
 pub fn java_double(value: f64) -> String {
-    if value.is_nan() {
-        return "NaN".to_string();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
-    }
-    let magnitude = value.abs();
-    if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
-        let plain = format!("{value}");
-        return if plain.contains('.') {
-            plain
-        } else {
-            format!("{plain}.0")
-        };
-    }
-    // Rust prints the shortest round-trip digits as `1.4436576e12`.
-    let scientific = format!("{value:e}");
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific.as_str(), "0"));
-    let mantissa = if mantissa.contains('.') {
-        mantissa.to_string()
-    } else {
-        format!("{mantissa}.0")
-    };
-    format!("{mantissa}E{exponent}")
+    crate::encoding::java_decimal(value)
 }
 
 /// Returns a metric value as JSON: the number, or `null` when it is not finite (ES
