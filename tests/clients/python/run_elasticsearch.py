@@ -37,6 +37,9 @@ class Api:
         kwargs = {("from_" if k == "from" else k): v for k, v in body.items()}
         return self.es.search(index=index, **kwargs)
 
+    def put_ingest_pipeline(self, pipeline_id, processors):
+        return self.es.ingest.put_pipeline(id=pipeline_id, processors=processors)
+
     def count(self, index, query=None):
         return self.es.count(index=index, query=query)
 

@@ -36,8 +36,15 @@ class Api:
     def refresh(self, index):
         return self.os.indices.refresh(index=index)
 
-    def search(self, index, body):
-        return self.os.search(index=index, body=body)
+    def search(self, index, body, **params):
+        # Query parameters such as `search_pipeline` go as keyword arguments, as users write them.
+        return self.os.search(index=index, body=body, **params)
+
+    def put_ingest_pipeline(self, pipeline_id, processors):
+        return self.os.ingest.put_pipeline(id=pipeline_id, body={"processors": processors})
+
+    def put_search_pipeline(self, pipeline_id, body):
+        return self.os.search_pipeline.put(id=pipeline_id, body=body)
 
     def count(self, index, query=None):
         return self.os.count(index=index, body={"query": query} if query else None)

@@ -11,6 +11,8 @@ import sys
 
 import numpy as np
 
+import hybrid
+
 INDEX = "photos"
 N_DOCS = 5000
 
@@ -377,10 +379,14 @@ class Scenario:
               f"{what}: hits not best first by exact score: {list(zip(got, exact))}")
         return recall
 
+    def hybrid_search(self):
+        """Photos embedded by the real models; fused searches checked against their parts (hybrid.py)."""
+        hybrid.run(self.api)
+
     def run(self):
         steps = [self.connect, self.create_index, self.bulk_load, self.search_match,
                  self.search_bool_sorted_paged, self.document_crud, self.errors, self.aggregations,
-                 self.vector_search]
+                 self.vector_search, self.hybrid_search]
         failed = 0
         for step in steps:
             try:
