@@ -76,6 +76,12 @@ enum BenchKind {
         /// and adds a text-to-image kNN query built by `minilm-l6-v2`.
         #[arg(long)]
         images: Option<std::path::PathBuf>,
+        /// Gives every document random unit `image_vec` (1280-d) and `text_space` (384-d)
+        /// vectors, and times a fused query (BM25 on the caption + kNN on both fields) as an
+        /// `rrf` retriever, as `query` + `knn`, and as an OpenSearch `hybrid` query, beside
+        /// each of its three parts alone.
+        #[arg(long, conflicts_with = "images")]
+        fusion: bool,
     },
     /// Vector search recall@k, QPS and latency per ef_search on TEXMEX files (see
     /// bench/README.md; bench/peers.py prints the same lines for faiss and hnswlib).
@@ -206,6 +212,7 @@ async fn main() -> anyhow::Result<()> {
                     vectors_base,
                     vectors_queries,
                     images,
+                    fusion,
                 },
         } => {
             let options = iris::bench::HttpBenchOptions {
@@ -218,6 +225,7 @@ async fn main() -> anyhow::Result<()> {
                 vector_dims,
                 vector_files: vectors_base.zip(vectors_queries),
                 images,
+                fusion,
             };
             bench_http(options).await
         }

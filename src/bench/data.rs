@@ -73,8 +73,23 @@ pub struct Generator {
     rows: Option<std::sync::Arc<VectorRows>>,
     /// Images given to documents in turn.
     images: Option<std::sync::Arc<Vec<Vec<u8>>>>,
+    /// Documents carry the two vector fields of the fused-query benchmark.
+    fusion: bool,
     queries_made: usize,
 }
+
+/// What one fused query searches with: a caption text, an image-space vector and a text-space
+/// vector. Every query form of the fusion benchmark is built from the same inputs in turn.
+pub struct FusionInput {
+    pub text: String,
+    pub image_vec: Vec<f32>,
+    pub text_space: Vec<f32>,
+}
+
+/// Dimensions of the fusion benchmark's `image_vec` (EfficientNet-Lite0's) and `text_space`
+/// (MiniLM's) fields.
+pub const FUSION_IMAGE_DIMS: usize = 1280;
+pub const FUSION_TEXT_DIMS: usize = 384;
 
 impl Generator {
     pub fn new(seed: u64) -> Generator {
@@ -83,6 +98,7 @@ impl Generator {
             vector_dims: 0,
             rows: None,
             images: None,
+            fusion: false,
             queries_made: 0,
         }
     }
@@ -130,11 +146,28 @@ impl Generator {
         Generator { vector_dims, ..self }
     }
 
-    /// Returns a unit vector with components drawn from the generator.
+    /// Gives documents random unit `image_vec` and `text_space` vectors.
+    pub fn with_fusion_fields(self) -> Generator {
+        Generator { fusion: true, ..self }
+    }
+
+    /// The inputs of the next fused query.
+    pub fn fusion_input(&mut self) -> FusionInput {
+        FusionInput {
+            text: format!("{} {}", self.pick(ADJECTIVES), self.pick(SUBJECTS)),
+            image_vec: self.unit_vector_of(FUSION_IMAGE_DIMS),
+            text_space: self.unit_vector_of(FUSION_TEXT_DIMS),
+        }
+    }
+
+    /// Returns a unit vector of the documents' `vec` dimensions.
     fn unit_vector(&mut self) -> Vec<f32> {
-        let mut vector: Vec<f32> = (0..self.vector_dims)
-            .map(|_| (self.next() % 2001) as f32 / 1000.0 - 1.0)
-            .collect();
+        self.unit_vector_of(self.vector_dims)
+    }
+
+    /// Returns a unit vector with components drawn from the generator.
+    fn unit_vector_of(&mut self, dims: usize) -> Vec<f32> {
+        let mut vector: Vec<f32> = (0..dims).map(|_| (self.next() % 2001) as f32 / 1000.0 - 1.0).collect();
         let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
         vector.iter_mut().for_each(|x| *x /= norm);
         vector
@@ -182,6 +215,10 @@ impl Generator {
         }
         if let Some(vector) = vector {
             document["vec"] = json!(vector);
+        }
+        if self.fusion {
+            document["image_vec"] = json!(self.unit_vector_of(FUSION_IMAGE_DIMS));
+            document["text_space"] = json!(self.unit_vector_of(FUSION_TEXT_DIMS));
         }
         document
     }

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod data;
 pub mod embed;
+pub mod fusion;
 pub mod knn;
 
 use std::sync::Arc;
@@ -31,6 +32,9 @@ pub struct HttpBenchOptions {
     pub vector_files: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// Images documents carry, embedded at ingest by a default pipeline.
     pub images: Option<std::path::PathBuf>,
+    /// Documents also carry `image_vec` and `text_space` vectors, and the fused queries over
+    /// them and the caption run beside their parts (`fusion.rs`).
+    pub fusion: bool,
 }
 
 /// The pipeline `--images` indexes through: both image endpoints, then the bytes dropped.
@@ -60,6 +64,9 @@ impl HttpBenchOptions {
     /// The document and query generator for these options (same seed, same data).
     fn generator(&self, seed: u64) -> anyhow::Result<Generator> {
         let mut generator = Generator::new(seed);
+        if self.fusion {
+            generator = generator.with_fusion_fields();
+        }
         if let Some(folder) = &self.images {
             generator = generator.with_images(Arc::new(read_images(folder)?));
         }
@@ -100,6 +107,13 @@ fn ingest(options: &HttpBenchOptions) -> anyhow::Result<Value> {
             json!({"type": "dense_vector", "dims": 1280, "similarity": "cosine"});
         mapping["mappings"]["properties"]["text_space"] =
             json!({"type": "dense_vector", "dims": 384, "similarity": "cosine"});
+    }
+    if options.fusion {
+        let path = format!("/_search/pipeline/{}", fusion::SEARCH_PIPELINE);
+        let pipeline = serde_json::to_vec(&fusion::search_pipeline())?;
+        let (status, body) = connection.send("PUT", &path, "application/json", &pipeline)?;
+        check(status, &body, "create search pipeline")?;
+        fusion::extend_mapping(&mut mapping);
     }
     let (status, body) = connection.send(
         "PUT",
@@ -225,9 +239,20 @@ pub fn run_http(options: &HttpBenchOptions) -> anyhow::Result<Vec<Value>> {
     if options.images.is_some() {
         kinds.push(("text_to_image", Generator::text_to_image_query));
     }
+    if options.fusion {
+        kinds.extend(fusion::PARTS);
+        kinds.extend(fusion::FUSED);
+    }
     for (name, make) in kinds {
         for &concurrency in &options.concurrency {
             let line = search(options, name, concurrency, make)?;
+            println!("{line}");
+            lines.push(line);
+        }
+    }
+    if options.fusion {
+        for &concurrency in &options.concurrency {
+            let line = fusion::summary(&lines, concurrency);
             println!("{line}");
             lines.push(line);
         }

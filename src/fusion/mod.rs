@@ -242,6 +242,22 @@ pub enum FusionMethod {
     OpenSearchNormalization(opensearch::NormalizationProcessorParams),
 }
 
+impl FusionMethod {
+    /// How explanations name the method: `rrf`, `linear`, or the OpenSearch pipeline's
+    /// techniques (`min_max normalization, arithmetic_mean combination`).
+    pub fn describe(&self) -> String {
+        match self {
+            FusionMethod::Rrf(_) | FusionMethod::OpenSearchRrf(_) => "rrf".to_string(),
+            FusionMethod::Linear(_) => "linear".to_string(),
+            FusionMethod::OpenSearchNormalization(params) => format!(
+                "{} normalization, {} combination",
+                params.normalization.technique_name(),
+                params.combination.technique_name()
+            ),
+        }
+    }
+}
+
 /// Fuses `lists` (one per retriever or sub-query, in request order) with `method`, best first.
 pub fn fuse<K: FusionKey>(lists: &[RankedList<K>], method: &FusionMethod) -> Result<Vec<FusedDoc<K>>, FusionError> {
     match method {

@@ -30,6 +30,21 @@ pub fn run_retriever_search(
     retriever: &Retriever,
     now_millis: i64,
 ) -> Result<SearchOutcome> {
+    if let Retriever::Standard { .. } | Retriever::Knn(_) = retriever {
+        // A lone leaf is an ordinary search: its own scores, explanations and paging.
+        let mut queries = Vec::new();
+        leaf_queries(retriever, &[], &mut queries);
+        let plain = SearchRequest {
+            query: queries.pop().expect("a leaf has one query"),
+            min_score: match retriever {
+                Retriever::Standard { min_score, .. } => *min_score,
+                _ => None,
+            },
+            retriever: None,
+            ..request.clone()
+        };
+        return run_search(targets, &plain, now_millis);
+    }
     let (name, window) = match retriever {
         Retriever::Rrf { rank_window_size, .. } if request.legacy_rank => {
             ("rank", rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE))
@@ -45,38 +60,71 @@ pub fn run_retriever_search(
             request.size
         )]));
     }
-    let fused = ranked(targets, request, retriever, &[], window, now_millis)?;
+    let mut run = Run {
+        targets,
+        request,
+        now_millis,
+        matched: Vec::new(),
+    };
+    let fused = run.ranked(retriever, &[], window)?;
     // Totals and aggregations: every document any leaf matches.
-    let mut leaves = Vec::new();
-    leaf_queries(retriever, &[], &mut leaves);
-    let union = SearchRequest {
-        query: QueryAst::Bool {
-            must: Vec::new(),
-            should: leaves,
-            filter: Vec::new(),
-            must_not: Vec::new(),
-            minimum_should_match: None,
-            boost: 1.0,
-        },
-        from: 0,
-        size: 0,
-        ..leaf_request(request)
-    };
-    let union = SearchRequest {
-        aggregations: request.aggregations.clone(),
-        track_total_hits: request.track_total_hits,
-        ..union
-    };
-    let counted = run_search(targets, &union, now_millis)?;
+    let (total, aggregations) =
+        if request.track_total_hits == TrackTotalHits::Disabled && request.aggregations.is_none() {
+            (None, None)
+        } else {
+            let union = SearchRequest {
+                query: QueryAst::Bool {
+                    must: Vec::new(),
+                    should: std::mem::take(&mut run.matched),
+                    filter: Vec::new(),
+                    must_not: Vec::new(),
+                    minimum_should_match: None,
+                    boost: 1.0,
+                },
+                from: 0,
+                size: 0,
+                ..leaf_request(request)
+            };
+            let union = SearchRequest {
+                aggregations: request.aggregations.clone(),
+                track_total_hits: request.track_total_hits,
+                ..union
+            };
+            let counted = run_search(targets, &union, now_millis)?;
+            (counted.total, counted.aggregations)
+        };
     let page: Vec<&FusedDoc<Key>> = fused.iter().skip(request.from).take(request.size).collect();
-    let hits = load_page(targets, request, &page, name, now_millis)?;
+    let label = match retriever {
+        Retriever::Fused { method, .. } => Label {
+            method: method.describe(),
+            part: "sub-query",
+            combination: "the combination of its sub-queries' normalized scores",
+        },
+        _ => Label {
+            method: name.to_string(),
+            part: "retriever",
+            combination: "the sum of its retrievers' contributions",
+        },
+    };
+    let hits = load_page(targets, request, &page, &label, now_millis)?;
     Ok(SearchOutcome {
-        total: counted.total,
+        total,
         max_score: fused.first().map(|doc| doc.score),
         hits,
-        aggregations: counted.aggregations,
+        aggregations,
         terminated_early: None,
     })
+}
+
+/// One retriever search in progress.
+struct Run<'a> {
+    targets: &'a [SearchTarget],
+    request: &'a SearchRequest,
+    now_millis: i64,
+    /// What each leaf matches, for the totals and aggregations: the leaf's query, or the `ids`
+    /// of its hits when the leaf's run returned every document it matches (a kNN leaf always
+    /// does), so that the union does not search for them again.
+    matched: Vec<QueryAst>,
 }
 
 /// A copy of `request` that only finds documents: no paging, source, aggregations or extras.
@@ -147,81 +195,102 @@ fn leaf_queries(retriever: &Retriever, inherited: &[QueryAst], out: &mut Vec<Que
     }
 }
 
-/// The ranked list of a retriever (its top `window` documents).
-fn ranked(
-    targets: &[SearchTarget],
-    request: &SearchRequest,
-    retriever: &Retriever,
-    inherited: &[QueryAst],
-    window: usize,
-    now_millis: i64,
-) -> Result<Vec<FusedDoc<Key>>> {
-    match retriever {
-        Retriever::Standard { .. } | Retriever::Knn(_) => {
-            let mut queries = Vec::new();
-            leaf_queries(retriever, inherited, &mut queries);
-            let leaf = SearchRequest {
-                query: queries.pop().expect("a leaf has one query"),
-                size: window,
-                min_score: match retriever {
-                    Retriever::Standard { min_score, .. } => *min_score,
-                    _ => None,
-                },
-                ..leaf_request(request)
-            };
-            let outcome = run_search(targets, &leaf, now_millis)?;
-            let positions: HashMap<String, usize> = targets
-                .iter()
-                .enumerate()
-                .map(|(position, target)| (target.handle.name().to_string(), position))
-                .collect();
-            Ok(outcome
-                .hits
-                .iter()
-                .filter_map(|hit| {
-                    let position = *positions.get(hit["_index"].as_str()?)?;
-                    let id = hit["_id"].as_str()?.to_string();
-                    let score = hit["_score"].as_f64().unwrap_or(0.0) as f32;
-                    Some(FusedDoc {
-                        key: (position, id),
-                        score,
-                        components: Vec::new(),
+impl Run<'_> {
+    /// The ranked list of a retriever (its top `window` documents).
+    fn ranked(&mut self, retriever: &Retriever, inherited: &[QueryAst], window: usize) -> Result<Vec<FusedDoc<Key>>> {
+        let (targets, request, now_millis) = (self.targets, self.request, self.now_millis);
+        match retriever {
+            Retriever::Standard { .. } | Retriever::Knn(_) => {
+                let mut queries = Vec::new();
+                leaf_queries(retriever, inherited, &mut queries);
+                let query = queries.pop().expect("a leaf has one query");
+                // One hit more than the window (at least k for kNN): fewer back means the leaf
+                // returned every document it matches.
+                let size = match retriever {
+                    Retriever::Knn(clause) => window.max(clause.k.unwrap_or(0)),
+                    _ => window,
+                } + 1;
+                let leaf = SearchRequest {
+                    query: query.clone(),
+                    size,
+                    min_score: match retriever {
+                        Retriever::Standard { min_score, .. } => *min_score,
+                        _ => None,
+                    },
+                    ..leaf_request(request)
+                };
+                let outcome = run_search(targets, &leaf, now_millis)?;
+                let positions: HashMap<String, usize> = targets
+                    .iter()
+                    .enumerate()
+                    .map(|(position, target)| (target.handle.name().to_string(), position))
+                    .collect();
+                let mut docs: Vec<FusedDoc<Key>> = outcome
+                    .hits
+                    .iter()
+                    .filter_map(|hit| {
+                        let position = *positions.get(hit["_index"].as_str()?)?;
+                        let id = hit["_id"].as_str()?.to_string();
+                        let score = hit["_score"].as_f64().unwrap_or(0.0) as f32;
+                        Some(FusedDoc {
+                            key: (position, id),
+                            score,
+                            components: Vec::new(),
+                        })
                     })
-                })
-                .collect())
+                    .collect();
+                // An `ids` query stands for the leaf only where ids name one document each.
+                self.matched.push(if docs.len() < size && targets.len() == 1 {
+                    QueryAst::Ids {
+                        values: docs.iter().map(|doc| doc.key.1.clone()).collect(),
+                        boost: 1.0,
+                    }
+                } else {
+                    query
+                });
+                docs.truncate(window);
+                Ok(docs)
+            }
+            Retriever::Fused {
+                children,
+                method,
+                window: depth,
+            } => {
+                let window_size = (*depth).max(window);
+                let lists = children
+                    .iter()
+                    .map(|child| self.ranked_list(child, inherited, window_size))
+                    .collect::<Result<Vec<_>>>()?;
+                fusion::fuse(&lists, method).map_err(|error| Error::illegal_argument(error.to_string()))
+            }
+            Retriever::Rrf {
+                children,
+                rank_window_size,
+                filter,
+                ..
+            }
+            | Retriever::Linear {
+                children,
+                rank_window_size,
+                filter,
+            } => {
+                let window_size = rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE).max(window);
+                let inherited: Vec<QueryAst> = inherited.iter().chain(filter).cloned().collect();
+                let lists = children
+                    .iter()
+                    .map(|child| self.ranked_list(&child.retriever, &inherited, window_size))
+                    .collect::<Result<Vec<_>>>()?;
+                let method = compound_method(retriever, lists.len(), window_size);
+                fusion::fuse(&lists, &method).map_err(|error| Error::illegal_argument(error.to_string()))
+            }
         }
-        Retriever::Fused {
-            children,
-            method,
-            window: depth,
-        } => {
-            let window_size = (*depth).max(window);
-            let lists = children
-                .iter()
-                .map(|child| ranked_list(targets, request, child, inherited, window_size, now_millis))
-                .collect::<Result<Vec<_>>>()?;
-            fusion::fuse(&lists, method).map_err(|error| Error::illegal_argument(error.to_string()))
-        }
-        Retriever::Rrf {
-            children,
-            rank_window_size,
-            filter,
-            ..
-        }
-        | Retriever::Linear {
-            children,
-            rank_window_size,
-            filter,
-        } => {
-            let window_size = rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE).max(window);
-            let inherited: Vec<QueryAst> = inherited.iter().chain(filter).cloned().collect();
-            let lists = children
-                .iter()
-                .map(|child| ranked_list(targets, request, &child.retriever, &inherited, window_size, now_millis))
-                .collect::<Result<Vec<_>>>()?;
-            let method = compound_method(retriever, lists.len(), window_size);
-            fusion::fuse(&lists, &method).map_err(|error| Error::illegal_argument(error.to_string()))
-        }
+    }
+
+    fn ranked_list(&mut self, retriever: &Retriever, inherited: &[QueryAst], window: usize) -> Result<RankedList<Key>> {
+        let docs = self.ranked(retriever, inherited, window)?;
+        Ok(RankedList::new(
+            docs.into_iter().map(|doc| ScoredDoc::new(doc.key, doc.score)),
+        ))
     }
 }
 
@@ -261,18 +330,14 @@ fn compound_method(retriever: &Retriever, list_count: usize, window_size: usize)
     }
 }
 
-fn ranked_list(
-    targets: &[SearchTarget],
-    request: &SearchRequest,
-    retriever: &Retriever,
-    inherited: &[QueryAst],
-    window: usize,
-    now_millis: i64,
-) -> Result<RankedList<Key>> {
-    let docs = ranked(targets, request, retriever, inherited, window, now_millis)?;
-    Ok(RankedList::new(
-        docs.into_iter().map(|doc| ScoredDoc::new(doc.key, doc.score)),
-    ))
+/// How explanations name a fusion and its parts.
+struct Label {
+    /// `rrf`, `linear`, `rank`, or an OpenSearch pipeline's techniques.
+    method: String,
+    /// What one fused list is: a `retriever` (ES) or a `sub-query` (OpenSearch `hybrid`).
+    part: &'static str,
+    /// How the parts make the score.
+    combination: &'static str,
 }
 
 /// Loads the page's documents with the request's `_source`, `fields`, `version`... and gives
@@ -281,7 +346,7 @@ fn load_page(
     targets: &[SearchTarget],
     request: &SearchRequest,
     page: &[&FusedDoc<Key>],
-    method: &str,
+    label: &Label,
     now_millis: i64,
 ) -> Result<Vec<Value>> {
     if page.is_empty() {
@@ -335,7 +400,7 @@ fn load_page(
             hit["_rank"] = json!(request.from + offset + 1);
         }
         if request.explain {
-            hit["_explanation"] = explanation(doc, method, request.from + offset + 1);
+            hit["_explanation"] = explanation(doc, label, request.from + offset + 1);
         }
         hits.push(hit);
     }
@@ -344,7 +409,8 @@ fn load_page(
 
 /// The fused score's explanation: one detail per child list with its rank, raw score,
 /// normalised value, weight and contribution.
-fn explanation(doc: &FusedDoc<Key>, method: &str, rank: usize) -> Value {
+fn explanation(doc: &FusedDoc<Key>, label: &Label, rank: usize) -> Value {
+    let part = label.part;
     let details: Vec<Value> = doc
         .components
         .iter()
@@ -353,7 +419,7 @@ fn explanation(doc: &FusedDoc<Key>, method: &str, rank: usize) -> Value {
             (Some(child_rank), Some(raw)) => json!({
                 "value": score_json(component.contribution),
                 "description": format!(
-                    "retriever [{position}]: rank [{child_rank}], score [{raw}], normalized [{}], weight [{}]",
+                    "{part} [{position}]: rank [{child_rank}], score [{raw}], normalized [{}], weight [{}]",
                     component.normalized.map_or("-".to_string(), |value| value.to_string()),
                     component.weight
                 ),
@@ -361,14 +427,17 @@ fn explanation(doc: &FusedDoc<Key>, method: &str, rank: usize) -> Value {
             }),
             _ => json!({
                 "value": 0.0,
-                "description": format!("retriever [{position}]: no match within its rank window"),
+                "description": format!("{part} [{position}]: no match within its rank window"),
                 "details": []
             }),
         })
         .collect();
     json!({
         "value": score_json(doc.score),
-        "description": format!("{method} score: [{}] for the document ranked [{rank}], the sum of its retrievers' contributions", doc.score),
+        "description": format!(
+            "{} score: [{}] for the document ranked [{rank}], {}",
+            label.method, doc.score, label.combination
+        ),
         "details": details
     })
 }

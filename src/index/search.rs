@@ -328,7 +328,19 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
             && request.min_score.is_none()
             && request.search_after.is_none()
             && request.terminate_after.is_none();
-        if simple {
+        if simple && needed == 0 {
+            // `size: 0` (counts and aggregations only): no top documents to collect, and, as in
+            // ES, no max_score.
+            total += match request.track_total_hits {
+                TrackTotalHits::UpTo(cap) => {
+                    count_up_to(&searcher, query.as_ref(), cap.saturating_add(1)).map_err(shard_failure)?
+                }
+                TrackTotalHits::Exact => searcher
+                    .search(query.as_ref(), &Count)
+                    .map_err(|error| shard_failure(error.into()))? as u64,
+                TrackTotalHits::Disabled => 0,
+            };
+        } else if simple {
             let limit = needed.max(1);
             let (top, count) = match request.track_total_hits {
                 // Counting every match would stop tantivy from skipping non-competitive
@@ -340,7 +352,12 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
                     let count = count_up_to(&searcher, query.as_ref(), cap.saturating_add(1)).map_err(shard_failure)?;
                     (top, count)
                 }
-                TrackTotalHits::Exact | TrackTotalHits::Disabled => searcher
+                // Not counting lets tantivy skip documents that cannot make the top.
+                TrackTotalHits::Disabled => searcher
+                    .search(query.as_ref(), &TopDocs::with_limit(limit).order_by_score())
+                    .map(|top| (top, 0))
+                    .map_err(|error| shard_failure(error.into()))?,
+                TrackTotalHits::Exact => searcher
                     .search(query.as_ref(), &(TopDocs::with_limit(limit).order_by_score(), Count))
                     .map(|(top, count)| (top, count as u64))
                     .map_err(|error| shard_failure(error.into()))?,

@@ -29,6 +29,9 @@ use crate::query::ast::{BoostedField, MultiMatchType};
 
 type BoxQuery = Box<dyn Query>;
 
+/// Up to this many ids, an `ids` query is a disjunction of term lookups rather than a set query.
+const IDS_LOOKED_UP_ONE_BY_ONE: usize = 64;
+
 /// Converts query trees for one index.
 pub struct QueryBuilder<'a> {
     pub state: &'a IndexState,
@@ -199,7 +202,19 @@ impl QueryBuilder<'_> {
             }
             QueryAst::Ids { values, boost } => {
                 let terms = values.iter().map(|id| Term::from_field_text(self.fields.id, id));
-                Ok(constant(Box::new(TermSetQuery::new(terms)), *boost))
+                // A few ids are looked up one by one: the set query walks the term dictionary
+                // with an automaton, which costs far more than a handful of lookups (retriever
+                // searches load their page with an `ids` query).
+                let query: Box<dyn Query> = if values.len() <= IDS_LOOKED_UP_ONE_BY_ONE {
+                    Box::new(BooleanQuery::union(
+                        terms
+                            .map(|term| Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>)
+                            .collect(),
+                    ))
+                } else {
+                    Box::new(TermSetQuery::new(terms))
+                };
+                Ok(constant(query, *boost))
             }
             QueryAst::Prefix {
                 field,
