@@ -1,14 +1,20 @@
 //! Searches driven by a retriever tree: each leaf's ranked list comes from the ordinary search
 //! path, compound nodes fuse their children's lists (`fusion/`), and the requested page of
-//! the fused list is loaded like any hit, with the fused `_score`. Totals and aggregations
+//! the fused list is rendered like any hit, with the fused `_score`. Totals and aggregations
 //! cover every document any leaf matches, as in ES (its rank-docs query keeps the
 //! sub-queries for them).
+//!
+//! Every step reads the same index snapshots, so documents are named by their address in the
+//! snapshot and no step can see a refresh another did not.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
+use tantivy::{DocAddress, Searcher};
 
-use super::search::{SearchOutcome, run_search, score_json};
+use super::hit_extras::HitDecorator;
+use super::search::{Candidate, SearchOutcome, collect, render, run_search, score_json};
 use super::search_target::SearchTarget;
 use crate::error::{Error, Result};
 use crate::fusion::{self, FusedDoc, RankedList, ScoredDoc};
@@ -16,9 +22,9 @@ use crate::query::ast::QueryAst;
 use crate::query::request::{SearchRequest, TrackTotalHits};
 use crate::query::retriever::{Normalizer, Retriever};
 
-/// A document across the searched indices: (target position, `_id`). Orders like ES's rank
-/// docs (shard, then document) for ties.
-type Key = (usize, String);
+/// A document across the searched indices: (target position, address in its snapshot). Orders
+/// like ES's rank docs (shard, then document) for ties.
+type Key = (usize, DocAddress);
 
 /// ES's default `rank_window_size` (`RankBuilder.DEFAULT_RANK_WINDOW_SIZE`, the default size).
 const DEFAULT_RANK_WINDOW_SIZE: usize = 10;
@@ -26,6 +32,7 @@ const DEFAULT_RANK_WINDOW_SIZE: usize = 10;
 /// Runs a search whose documents come from `retriever`.
 pub fn run_retriever_search(
     targets: &[SearchTarget],
+    snapshots: &[Searcher],
     request: &SearchRequest,
     retriever: &Retriever,
     now_millis: i64,
@@ -62,6 +69,7 @@ pub fn run_retriever_search(
     }
     let mut run = Run {
         targets,
+        snapshots,
         request,
         now_millis,
         matched: Vec::new(),
@@ -90,7 +98,7 @@ pub fn run_retriever_search(
                 track_total_hits: request.track_total_hits,
                 ..union
             };
-            let counted = run_search(targets, &union, now_millis)?;
+            let counted = collect(targets, snapshots, &union, now_millis)?;
             (counted.total, counted.aggregations)
         };
     let page: Vec<&FusedDoc<Key>> = fused.iter().skip(request.from).take(request.size).collect();
@@ -106,7 +114,7 @@ pub fn run_retriever_search(
             combination: "the sum of its retrievers' contributions",
         },
     };
-    let hits = load_page(targets, request, &page, &label, now_millis)?;
+    let hits = render_page(&run, retriever, &page, &label)?;
     Ok(SearchOutcome {
         total,
         max_score: fused.first().map(|doc| doc.score),
@@ -119,9 +127,11 @@ pub fn run_retriever_search(
 /// One retriever search in progress.
 struct Run<'a> {
     targets: &'a [SearchTarget],
+    /// One per target, read by every step.
+    snapshots: &'a [Searcher],
     request: &'a SearchRequest,
     now_millis: i64,
-    /// What each leaf matches, for the totals and aggregations: the leaf's query, or the `ids`
+    /// What each leaf matches, for the totals and aggregations: the leaf's query, or the keys
     /// of its hits when the leaf's run returned every document it matches (a kNN leaf always
     /// does), so that the union does not search for them again.
     matched: Vec<QueryAst>,
@@ -219,31 +229,23 @@ impl Run<'_> {
                     },
                     ..leaf_request(request)
                 };
-                let outcome = run_search(targets, &leaf, now_millis)?;
-                let positions: HashMap<String, usize> = targets
-                    .iter()
-                    .enumerate()
-                    .map(|(position, target)| (target.handle.name().to_string(), position))
-                    .collect();
-                let mut docs: Vec<FusedDoc<Key>> = outcome
-                    .hits
-                    .iter()
-                    .filter_map(|hit| {
-                        let position = *positions.get(hit["_index"].as_str()?)?;
-                        let id = hit["_id"].as_str()?.to_string();
-                        let score = hit["_score"].as_f64().unwrap_or(0.0) as f32;
-                        Some(FusedDoc {
-                            key: (position, id),
-                            score,
-                            components: Vec::new(),
-                        })
+                let collected = collect(targets, self.snapshots, &leaf, now_millis)?;
+                let mut docs: Vec<FusedDoc<Key>> = collected
+                    .candidates
+                    .into_iter()
+                    .take(size)
+                    .map(|candidate| FusedDoc {
+                        key: (candidate.index_position, candidate.address),
+                        score: candidate.score,
+                        components: Vec::new(),
                     })
                     .collect();
-                // An `ids` query stands for the leaf only where ids name one document each.
+                // Document keys stand for the leaf only where they name one document each.
                 self.matched.push(if docs.len() < size && targets.len() == 1 {
-                    QueryAst::Ids {
-                        values: docs.iter().map(|doc| doc.key.1.clone()).collect(),
+                    QueryAst::ScoredKeys {
+                        scores: Arc::new(self.document_keys(&docs)?),
                         boost: 1.0,
+                        description: "matched by a retriever".to_string(),
                     }
                 } else {
                     query
@@ -284,6 +286,23 @@ impl Run<'_> {
                 fusion::fuse(&lists, &method).map_err(|error| Error::illegal_argument(error.to_string()))
             }
         }
+    }
+
+    /// The stable `_ord` keys of `docs`, each with score 1.
+    fn document_keys(&self, docs: &[FusedDoc<Key>]) -> Result<HashMap<u64, f32>> {
+        let mut keys = HashMap::with_capacity(docs.len());
+        for doc in docs {
+            let (position, address) = doc.key;
+            let column = self.snapshots[position]
+                .segment_reader(address.segment_ord)
+                .fast_fields()
+                .u64("_ord")
+                .map_err(|error| Error::internal(format!("document keys unreadable: {error}")))?;
+            if let Some(key) = column.first(address.doc_id) {
+                keys.insert(key, 1.0);
+            }
+        }
+        Ok(keys)
     }
 
     fn ranked_list(&mut self, retriever: &Retriever, inherited: &[QueryAst], window: usize) -> Result<RankedList<Key>> {
@@ -340,61 +359,46 @@ struct Label {
     combination: &'static str,
 }
 
-/// Loads the page's documents with the request's `_source`, `fields`, `version`... and gives
-/// them their fused scores, in fused order.
-fn load_page(
-    targets: &[SearchTarget],
-    request: &SearchRequest,
-    page: &[&FusedDoc<Key>],
-    label: &Label,
-    now_millis: i64,
-) -> Result<Vec<Value>> {
+/// Renders the page's documents with the request's `_source`, `fields`, `version`... and their
+/// fused scores, in fused order. Named queries and highlights come from the leaves' queries.
+fn render_page(run: &Run, retriever: &Retriever, page: &[&FusedDoc<Key>], label: &Label) -> Result<Vec<Value>> {
+    let request = run.request;
     if page.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = page.iter().map(|doc| doc.key.1.clone()).collect();
-    let fetch = SearchRequest {
-        query: QueryAst::Ids {
-            values: ids,
+    let mut leaves = Vec::new();
+    leaf_queries(retriever, &[], &mut leaves);
+    let decorated = SearchRequest {
+        query: QueryAst::Bool {
+            must: Vec::new(),
+            should: leaves,
+            filter: Vec::new(),
+            must_not: Vec::new(),
+            minimum_should_match: None,
             boost: 1.0,
         },
-        post_filter: None,
-        from: 0,
-        size: page.len() * targets.len(),
-        sort: Vec::new(),
-        track_total_hits: TrackTotalHits::Disabled,
-        min_score: None,
         explain: false,
-        aggregations: None,
-        search_after: None,
-        terminate_after: None,
-        knn: Vec::new(),
         retriever: None,
-        legacy_rank: false,
-        hybrid: None,
         ..request.clone()
     };
-    let outcome = run_search(targets, &fetch, now_millis)?;
-    let positions: HashMap<String, usize> = targets
+    let decorators = run
+        .targets
         .iter()
-        .enumerate()
-        .map(|(position, target)| (target.handle.name().to_string(), position))
+        .zip(run.snapshots)
+        .map(|(target, snapshot)| HitDecorator::new(&target.handle, snapshot, &decorated, run.now_millis))
+        .collect::<Result<Vec<_>>>()?;
+    let candidates: Vec<Candidate> = page
+        .iter()
+        .map(|doc| Candidate {
+            index_position: doc.key.0,
+            address: doc.key.1,
+            score: doc.score,
+            sort_values: Vec::new(),
+        })
         .collect();
-    let mut loaded: HashMap<Key, Value> = HashMap::new();
-    for hit in outcome.hits {
-        let (Some(index), Some(id)) = (hit["_index"].as_str(), hit["_id"].as_str()) else {
-            continue;
-        };
-        if let Some(position) = positions.get(index) {
-            loaded.insert((*position, id.to_string()), hit.clone());
-        }
-    }
-    let mut hits = Vec::with_capacity(page.len());
-    for (offset, doc) in page.iter().enumerate() {
-        let Some(mut hit) = loaded.remove(&doc.key) else {
-            continue;
-        };
-        hit["_score"] = score_json(doc.score);
+    let candidates: Vec<&Candidate> = candidates.iter().collect();
+    let mut hits = render(run.targets, run.snapshots, &decorated, &candidates, &decorators, &[])?;
+    for (offset, (hit, doc)) in hits.iter_mut().zip(page).enumerate() {
         if request.legacy_rank {
             // The legacy `rank` option reports each hit's 1-based place in the fused list.
             hit["_rank"] = json!(request.from + offset + 1);
@@ -402,7 +406,6 @@ fn load_page(
         if request.explain {
             hit["_explanation"] = explanation(doc, label, request.from + offset + 1);
         }
-        hits.push(hit);
     }
     Ok(hits)
 }

@@ -74,11 +74,26 @@ impl SortValue {
 
 /// One hit before its source is loaded.
 #[derive(Debug, Clone)]
-struct Candidate {
-    index_position: usize,
-    address: DocAddress,
-    score: Score,
-    sort_values: Vec<SortValue>,
+pub(super) struct Candidate {
+    /// Which of the searched targets it is in.
+    pub index_position: usize,
+    /// Where it is in that target's snapshot.
+    pub address: DocAddress,
+    pub score: Score,
+    pub sort_values: Vec<SortValue>,
+}
+
+/// A search's matches before their hits are rendered, over fixed index snapshots.
+pub(super) struct Collected {
+    /// Every candidate collected, best first (more than the page: `from + size` per index).
+    pub candidates: Vec<Candidate>,
+    pub total: Option<(u64, &'static str)>,
+    pub max_score: Option<f32>,
+    pub aggregations: Option<Value>,
+    pub terminated_early: Option<bool>,
+    /// Per target: the built query (for explain) and the hit decorations.
+    queries: Vec<Box<dyn Query>>,
+    decorators: Vec<HitDecorator>,
 }
 
 /// The outcome of a search across indices.
@@ -297,9 +312,42 @@ fn after_search_after(sort: &[SortField], candidate: &Candidate, after: &[Value]
 /// Runs `request` over `targets` and returns hits with their sources. Failures specific
 /// to one index are reported as ES reports shard failures.
 pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis: i64) -> Result<SearchOutcome> {
+    let snapshots: Vec<Searcher> = targets.iter().map(|target| target.handle.searcher()).collect();
     if let Some(retriever) = &request.retriever {
-        return super::retrieve::run_retriever_search(targets, request, retriever, now_millis);
+        return super::retrieve::run_retriever_search(targets, &snapshots, request, retriever, now_millis);
     }
+    let collected = collect(targets, &snapshots, request, now_millis)?;
+    let page: Vec<&Candidate> = collected
+        .candidates
+        .iter()
+        .skip(request.from)
+        .take(request.size)
+        .collect();
+    let hits = render(
+        targets,
+        &snapshots,
+        request,
+        &page,
+        &collected.decorators,
+        &collected.queries,
+    )?;
+    Ok(SearchOutcome {
+        total: collected.total,
+        max_score: collected.max_score,
+        hits,
+        aggregations: collected.aggregations,
+        terminated_early: collected.terminated_early,
+    })
+}
+
+/// Finds `request`'s matches in `snapshots` (one per target): the candidates for its page,
+/// the total and the aggregations.
+pub(super) fn collect(
+    targets: &[SearchTarget],
+    snapshots: &[Searcher],
+    request: &SearchRequest,
+    now_millis: i64,
+) -> Result<Collected> {
     let handles: Vec<Arc<IndexHandle>> = targets.iter().map(|target| target.handle.clone()).collect();
     let handles = handles.as_slice();
     let needed = request.from + request.size;
@@ -308,11 +356,9 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut total = 0u64;
     let mut terminated_early = false;
-    let mut searchers = Vec::with_capacity(handles.len());
     let mut queries: Vec<Box<dyn Query>> = Vec::with_capacity(handles.len());
     let mut decorators = Vec::with_capacity(handles.len());
-    let snapshots: Vec<Searcher> = targets.iter().map(|target| target.handle.searcher()).collect();
-    let global_knn = top_level_knn(targets, &snapshots, request, now_millis)?;
+    let global_knn = top_level_knn(targets, snapshots, request, now_millis)?;
     for (index_position, target) in targets.iter().enumerate() {
         let handle = &target.handle;
         let shard_failure = |error: Error| Error::search_phase(error, &handle.name());
@@ -388,21 +434,55 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
             .search_total
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         decorators.push(HitDecorator::new(handle, &searcher, request, now_millis)?);
-        searchers.push(searcher);
         queries.push(query);
     }
     candidates.sort_by(|left, right| compare_candidates(&request.sort, left, right));
-    let sorted_by_field = !request.sort.is_empty() && !matches!(request.sort.first(), Some(SortField::Score(_)));
-    let max_score = if sorted_by_field && !request.track_scores {
+    let max_score = if sorted_by_field(request) && !request.track_scores {
         None
     } else {
         candidates.iter().map(|candidate| candidate.score).reduce(f32::max)
     };
-    let page: Vec<Candidate> = candidates.into_iter().skip(request.from).take(request.size).collect();
+    let total = match request.track_total_hits {
+        TrackTotalHits::Disabled => None,
+        TrackTotalHits::Exact => Some((total, "eq")),
+        TrackTotalHits::UpTo(limit) if total > limit => Some((limit, "gte")),
+        TrackTotalHits::UpTo(_) => Some((total, "eq")),
+    };
+    let aggregations = aggregation_plan
+        .as_ref()
+        .map(|plan| aggs::compute_for_targets(plan, handles, snapshots, &aggregation_matches, now_millis))
+        .transpose()?;
+    Ok(Collected {
+        candidates,
+        total,
+        max_score,
+        aggregations,
+        terminated_early: request.terminate_after.map(|_| terminated_early),
+        queries,
+        decorators,
+    })
+}
+
+/// Whether hits are ordered by a field rather than by score (their `_score` is then null).
+fn sorted_by_field(request: &SearchRequest) -> bool {
+    !request.sort.is_empty() && !matches!(request.sort.first(), Some(SortField::Score(_)))
+}
+
+/// Renders `page` as ES hits: `_index`, `_id`, `_score`, `_source` and what else `request` asks
+/// for. `decorators` and `queries` hold one entry per target, from [`collect`].
+pub(super) fn render(
+    targets: &[SearchTarget],
+    snapshots: &[Searcher],
+    request: &SearchRequest,
+    page: &[&Candidate],
+    decorators: &[HitDecorator],
+    queries: &[Box<dyn Query>],
+) -> Result<Vec<Value>> {
+    let sorted_by_field = sorted_by_field(request);
     let mut hits = Vec::with_capacity(page.len());
-    for candidate in page {
-        let handle = &handles[candidate.index_position];
-        let searcher = &searchers[candidate.index_position];
+    for candidate in page.iter().copied() {
+        let handle = &targets[candidate.index_position].handle;
+        let searcher = &snapshots[candidate.index_position];
         let document: TantivyDocument = searcher.doc(candidate.address)?;
         let id = handle.id_of(&document);
         let stored = handle.version_of(&document);
@@ -457,23 +537,7 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
         )?;
         hits.push(hit);
     }
-    let total = match request.track_total_hits {
-        TrackTotalHits::Disabled => None,
-        TrackTotalHits::Exact => Some((total, "eq")),
-        TrackTotalHits::UpTo(limit) if total > limit => Some((limit, "gte")),
-        TrackTotalHits::UpTo(_) => Some((total, "eq")),
-    };
-    let aggregations = aggregation_plan
-        .as_ref()
-        .map(|plan| aggs::compute_for_targets(plan, handles, &searchers, &aggregation_matches, now_millis))
-        .transpose()?;
-    Ok(SearchOutcome {
-        total,
-        max_score,
-        hits,
-        aggregations,
-        terminated_early: request.terminate_after.map(|_| terminated_early),
-    })
+    Ok(hits)
 }
 
 /// Returns the f64 whose shortest decimal is the f32's, so a float score prints as ES
