@@ -43,6 +43,12 @@ pub fn decode_hex_vector(hex: &str) -> Option<Vec<f32>> {
         .collect()
 }
 
+/// The f64 whose shortest decimal is the f32's, so a float score prints as ES prints it
+/// (`0.70691836`, not the widened `0.7069183588027954`).
+pub fn shortest_f64(score: f32) -> f64 {
+    score.to_string().parse().unwrap_or(f64::from(score))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

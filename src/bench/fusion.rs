@@ -8,21 +8,23 @@
 
 use serde_json::{Value, json};
 
+use super::QueryMaker;
 use super::data::{FUSION_IMAGE_DIMS, FUSION_TEXT_DIMS, FusionInput, Generator};
 
 /// The search pipeline the index uses by default, so that `hybrid` queries are fused by it.
 pub const SEARCH_PIPELINE: &str = "bench-min-max";
-/// k of each kNN part; num_candidates of the ES forms (ES's default for k 10 would be 15).
+/// k of each kNN part, and the candidates it considers (ES `num_candidates`, OpenSearch
+/// `ef_search`), alike in every form so that the forms do the same vector work.
 const K: usize = 10;
 const NUM_CANDIDATES: usize = 100;
 
 /// The query forms: the three parts, then the fused requests.
-pub const PARTS: [(&str, fn(&mut Generator) -> Value); 3] = [
+pub const PARTS: [(&str, QueryMaker); 3] = [
     ("fusion_part_bm25", bm25_part),
     ("fusion_part_image_knn", image_knn_part),
     ("fusion_part_text_knn", text_knn_part),
 ];
-pub const FUSED: [(&str, fn(&mut Generator) -> Value); 3] = [
+pub const FUSED: [(&str, QueryMaker); 3] = [
     ("fused_rrf_retriever", rrf_retriever),
     ("fused_query_plus_knn", query_plus_knn),
     ("fused_opensearch_hybrid", opensearch_hybrid),
@@ -89,8 +91,8 @@ fn opensearch_hybrid(generator: &mut Generator) -> Value {
     let input = generator.fusion_input();
     json!({"query": {"hybrid": {"queries": [
         match_clause(&input),
-        {"knn": {"image_vec": {"vector": input.image_vec, "k": K}}},
-        {"knn": {"text_space": {"vector": input.text_space, "k": K}}}
+        {"knn": {"image_vec": {"vector": input.image_vec, "k": K, "method_parameters": {"ef_search": NUM_CANDIDATES}}}},
+        {"knn": {"text_space": {"vector": input.text_space, "k": K, "method_parameters": {"ef_search": NUM_CANDIDATES}}}}
     ]}}})
 }
 

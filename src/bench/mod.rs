@@ -165,7 +165,7 @@ fn percentile(sorted: &[Duration], fraction: f64) -> u128 {
 }
 
 /// Makes one query body from the generator.
-type QueryMaker = fn(&mut Generator) -> Value;
+pub(crate) type QueryMaker = fn(&mut Generator) -> Value;
 
 /// Runs `total` queries from `concurrency` threads and returns QPS and latencies.
 fn search(

@@ -29,6 +29,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::Hash;
 
+pub mod explain;
 pub mod linear;
 pub mod opensearch;
 pub mod rrf;
@@ -240,22 +241,6 @@ pub enum FusionMethod {
     OpenSearchRrf(rrf::ScoreRankerParams),
     /// OpenSearch `normalization-processor`.
     OpenSearchNormalization(opensearch::NormalizationProcessorParams),
-}
-
-impl FusionMethod {
-    /// How explanations name the method: `rrf`, `linear`, or the OpenSearch pipeline's
-    /// techniques (`min_max normalization, arithmetic_mean combination`).
-    pub fn describe(&self) -> String {
-        match self {
-            FusionMethod::Rrf(_) | FusionMethod::OpenSearchRrf(_) => "rrf".to_string(),
-            FusionMethod::Linear(_) => "linear".to_string(),
-            FusionMethod::OpenSearchNormalization(params) => format!(
-                "{} normalization, {} combination",
-                params.normalization.technique_name(),
-                params.combination.technique_name()
-            ),
-        }
-    }
 }
 
 /// Fuses `lists` (one per retriever or sub-query, in request order) with `method`, best first.

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tantivy::{DocAddress, Searcher};
 
 use super::hit_extras::HitDecorator;
-use super::search::{Candidate, SearchOutcome, collect, render, run_search, score_json};
+use super::search::{Candidate, Collected, SearchOutcome, collect, explanation_json, render, run_search};
 use super::search_target::SearchTarget;
 use crate::error::{Error, Result};
 use crate::fusion::{self, FusedDoc, RankedList, ScoredDoc};
@@ -74,7 +74,7 @@ pub fn run_retriever_search(
         now_millis,
         matched: Vec::new(),
     };
-    let fused = run.ranked(retriever, &[], window)?;
+    let (fused, why) = run.ranked(retriever, &[], window)?;
     // Totals and aggregations: every document any leaf matches.
     let (total, aggregations) =
         if request.track_total_hits == TrackTotalHits::Disabled && request.aggregations.is_none() {
@@ -102,19 +102,7 @@ pub fn run_retriever_search(
             (counted.total, counted.aggregations)
         };
     let page: Vec<&FusedDoc<Key>> = fused.iter().skip(request.from).take(request.size).collect();
-    let label = match retriever {
-        Retriever::Fused { method, .. } => Label {
-            method: method.describe(),
-            part: "sub-query",
-            combination: "the combination of its sub-queries' normalized scores",
-        },
-        _ => Label {
-            method: name.to_string(),
-            part: "retriever",
-            combination: "the sum of its retrievers' contributions",
-        },
-    };
-    let hits = render_page(&run, retriever, &page, &label)?;
+    let hits = render_page(&run, retriever, &page, &why)?;
     Ok(SearchOutcome {
         total,
         max_score: fused.first().map(|doc| doc.score),
@@ -207,7 +195,12 @@ fn leaf_queries(retriever: &Retriever, inherited: &[QueryAst], out: &mut Vec<Que
 
 impl Run<'_> {
     /// The ranked list of a retriever (its top `window` documents).
-    fn ranked(&mut self, retriever: &Retriever, inherited: &[QueryAst], window: usize) -> Result<Vec<FusedDoc<Key>>> {
+    fn ranked(
+        &mut self,
+        retriever: &Retriever,
+        inherited: &[QueryAst],
+        window: usize,
+    ) -> Result<(Vec<FusedDoc<Key>>, Why)> {
         let (targets, request, now_millis) = (self.targets, self.request, self.now_millis);
         match retriever {
             Retriever::Standard { .. } | Retriever::Knn(_) => {
@@ -229,9 +222,10 @@ impl Run<'_> {
                     },
                     ..leaf_request(request)
                 };
-                let collected = collect(targets, self.snapshots, &leaf, now_millis)?;
-                let mut docs: Vec<FusedDoc<Key>> = collected
-                    .candidates
+                let Collected {
+                    candidates, queries, ..
+                } = collect(targets, self.snapshots, &leaf, now_millis)?;
+                let mut docs: Vec<FusedDoc<Key>> = candidates
                     .into_iter()
                     .take(size)
                     .map(|candidate| FusedDoc {
@@ -251,7 +245,20 @@ impl Run<'_> {
                     query
                 });
                 docs.truncate(window);
-                Ok(docs)
+                let why = if request.explain {
+                    Why::Leaf(
+                        docs.iter()
+                            .filter_map(|doc| {
+                                let (position, address) = doc.key;
+                                let explained = queries[position].explain(&self.snapshots[position], address).ok()?;
+                                Some((doc.key, explanation_json(&explained)))
+                            })
+                            .collect(),
+                    )
+                } else {
+                    Why::Unknown
+                };
+                Ok((docs, why))
             }
             Retriever::Fused {
                 children,
@@ -259,11 +266,13 @@ impl Run<'_> {
                 window: depth,
             } => {
                 let window_size = (*depth).max(window);
-                let lists = children
+                let (lists, whys): (Vec<_>, Vec<_>) = children
                     .iter()
                     .map(|child| self.ranked_list(child, inherited, window_size))
-                    .collect::<Result<Vec<_>>>()?;
-                fusion::fuse(&lists, method).map_err(|error| Error::illegal_argument(error.to_string()))
+                    .collect::<Result<Vec<_>>>()?
+                    .into_iter()
+                    .unzip();
+                self.fuse(&lists, method.clone(), whys)
             }
             Retriever::Rrf {
                 children,
@@ -278,12 +287,14 @@ impl Run<'_> {
             } => {
                 let window_size = rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE).max(window);
                 let inherited: Vec<QueryAst> = inherited.iter().chain(filter).cloned().collect();
-                let lists = children
+                let (lists, whys): (Vec<_>, Vec<_>) = children
                     .iter()
                     .map(|child| self.ranked_list(&child.retriever, &inherited, window_size))
-                    .collect::<Result<Vec<_>>>()?;
+                    .collect::<Result<Vec<_>>>()?
+                    .into_iter()
+                    .unzip();
                 let method = compound_method(retriever, lists.len(), window_size);
-                fusion::fuse(&lists, &method).map_err(|error| Error::illegal_argument(error.to_string()))
+                self.fuse(&lists, method, whys)
             }
         }
     }
@@ -305,11 +316,64 @@ impl Run<'_> {
         Ok(keys)
     }
 
-    fn ranked_list(&mut self, retriever: &Retriever, inherited: &[QueryAst], window: usize) -> Result<RankedList<Key>> {
-        let docs = self.ranked(retriever, inherited, window)?;
-        Ok(RankedList::new(
-            docs.into_iter().map(|doc| ScoredDoc::new(doc.key, doc.score)),
-        ))
+    fn ranked_list(
+        &mut self,
+        retriever: &Retriever,
+        inherited: &[QueryAst],
+        window: usize,
+    ) -> Result<(RankedList<Key>, Why)> {
+        let (docs, why) = self.ranked(retriever, inherited, window)?;
+        let list = RankedList::new(docs.into_iter().map(|doc| ScoredDoc::new(doc.key, doc.score)));
+        Ok((list, why))
+    }
+
+    /// Fuses the children's lists, keeping what explains the result when explain is on.
+    fn fuse(
+        &self,
+        lists: &[RankedList<Key>],
+        method: fusion::FusionMethod,
+        children: Vec<Why>,
+    ) -> Result<(Vec<FusedDoc<Key>>, Why)> {
+        let fused = fusion::fuse(lists, &method).map_err(|error| Error::illegal_argument(error.to_string()))?;
+        let why = if self.request.explain {
+            Why::Fused {
+                docs: fused.iter().map(|doc| (doc.key, doc.clone())).collect(),
+                method,
+                children,
+            }
+        } else {
+            Why::Unknown
+        };
+        Ok((fused, why))
+    }
+}
+
+/// How a retriever scored the documents of its list, kept for `explain`.
+enum Why {
+    /// Not asked for.
+    Unknown,
+    /// A leaf: its query's explanation of each document in its list.
+    Leaf(HashMap<Key, Value>),
+    /// A fusion: its method, each document's fused result, and its children's reasons.
+    Fused {
+        method: fusion::FusionMethod,
+        docs: HashMap<Key, FusedDoc<Key>>,
+        children: Vec<Why>,
+    },
+}
+
+impl Why {
+    /// The explanation of `key`'s score, worded as ES or OpenSearch words it.
+    fn explain(&self, key: &Key) -> Option<Value> {
+        match self {
+            Why::Unknown => None,
+            Why::Leaf(explanations) => explanations.get(key).cloned(),
+            Why::Fused { method, docs, children } => {
+                let doc = docs.get(key)?;
+                let sources: Vec<Option<Value>> = children.iter().map(|child| child.explain(key)).collect();
+                Some(fusion::explain::explain(method, doc, &sources))
+            }
+        }
     }
 }
 
@@ -349,19 +413,9 @@ fn compound_method(retriever: &Retriever, list_count: usize, window_size: usize)
     }
 }
 
-/// How explanations name a fusion and its parts.
-struct Label {
-    /// `rrf`, `linear`, `rank`, or an OpenSearch pipeline's techniques.
-    method: String,
-    /// What one fused list is: a `retriever` (ES) or a `sub-query` (OpenSearch `hybrid`).
-    part: &'static str,
-    /// How the parts make the score.
-    combination: &'static str,
-}
-
 /// Renders the page's documents with the request's `_source`, `fields`, `version`... and their
 /// fused scores, in fused order. Named queries and highlights come from the leaves' queries.
-fn render_page(run: &Run, retriever: &Retriever, page: &[&FusedDoc<Key>], label: &Label) -> Result<Vec<Value>> {
+fn render_page(run: &Run, retriever: &Retriever, page: &[&FusedDoc<Key>], why: &Why) -> Result<Vec<Value>> {
     let request = run.request;
     if page.is_empty() {
         return Ok(Vec::new());
@@ -403,44 +457,9 @@ fn render_page(run: &Run, retriever: &Retriever, page: &[&FusedDoc<Key>], label:
             // The legacy `rank` option reports each hit's 1-based place in the fused list.
             hit["_rank"] = json!(request.from + offset + 1);
         }
-        if request.explain {
-            hit["_explanation"] = explanation(doc, label, request.from + offset + 1);
+        if let Some(explanation) = why.explain(&doc.key).filter(|_| request.explain) {
+            hit["_explanation"] = explanation;
         }
     }
     Ok(hits)
-}
-
-/// The fused score's explanation: one detail per child list with its rank, raw score,
-/// normalised value, weight and contribution.
-fn explanation(doc: &FusedDoc<Key>, label: &Label, rank: usize) -> Value {
-    let part = label.part;
-    let details: Vec<Value> = doc
-        .components
-        .iter()
-        .enumerate()
-        .map(|(position, component)| match (component.rank, component.raw_score) {
-            (Some(child_rank), Some(raw)) => json!({
-                "value": score_json(component.contribution),
-                "description": format!(
-                    "{part} [{position}]: rank [{child_rank}], score [{raw}], normalized [{}], weight [{}]",
-                    component.normalized.map_or("-".to_string(), |value| value.to_string()),
-                    component.weight
-                ),
-                "details": []
-            }),
-            _ => json!({
-                "value": 0.0,
-                "description": format!("{part} [{position}]: no match within its rank window"),
-                "details": []
-            }),
-        })
-        .collect();
-    json!({
-        "value": score_json(doc.score),
-        "description": format!(
-            "{} score: [{}] for the document ranked [{rank}], {}",
-            label.method, doc.score, label.combination
-        ),
-        "details": details
-    })
 }

@@ -92,7 +92,7 @@ pub(super) struct Collected {
     pub aggregations: Option<Value>,
     pub terminated_early: Option<bool>,
     /// Per target: the built query (for explain) and the hit decorations.
-    queries: Vec<Box<dyn Query>>,
+    pub queries: Vec<Box<dyn Query>>,
     decorators: Vec<HitDecorator>,
 }
 
@@ -540,11 +540,7 @@ pub(super) fn render(
     Ok(hits)
 }
 
-/// Returns the f64 whose shortest decimal is the f32's, so a float score prints as ES
-/// prints it (`0.70691836`, not the widened `0.7069183588027954`).
-pub fn shortest_f64(score: f32) -> f64 {
-    score.to_string().parse().unwrap_or(f64::from(score))
-}
+pub use crate::encoding::shortest_f64;
 
 /// Returns a score as ES prints it.
 pub fn score_json(score: f32) -> Value {
