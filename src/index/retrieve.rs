@@ -67,14 +67,17 @@ pub fn run_retriever_search(
             request.size
         )]));
     }
-    let mut run = Run {
+    let run = Run {
         targets,
         snapshots,
         request,
         now_millis,
-        matched: Vec::new(),
     };
-    let (fused, why) = run.ranked(retriever, &[], window)?;
+    let Ranked {
+        docs: fused,
+        why,
+        matched,
+    } = run.ranked(retriever, &[], window)?;
     // Totals and aggregations: every document any leaf matches.
     let (total, aggregations) =
         if request.track_total_hits == TrackTotalHits::Disabled && request.aggregations.is_none() {
@@ -83,7 +86,7 @@ pub fn run_retriever_search(
             let union = SearchRequest {
                 query: QueryAst::Bool {
                     must: Vec::new(),
-                    should: std::mem::take(&mut run.matched),
+                    should: matched,
                     filter: Vec::new(),
                     must_not: Vec::new(),
                     minimum_should_match: None,
@@ -119,6 +122,12 @@ struct Run<'a> {
     snapshots: &'a [Searcher],
     request: &'a SearchRequest,
     now_millis: i64,
+}
+
+/// A retriever's top documents, what explains their scores, and what its leaves match.
+struct Ranked {
+    docs: Vec<FusedDoc<Key>>,
+    why: Why,
     /// What each leaf matches, for the totals and aggregations: the leaf's query, or the keys
     /// of its hits when the leaf's run returned every document it matches (a kNN leaf always
     /// does), so that the union does not search for them again.
@@ -195,12 +204,7 @@ fn leaf_queries(retriever: &Retriever, inherited: &[QueryAst], out: &mut Vec<Que
 
 impl Run<'_> {
     /// The ranked list of a retriever (its top `window` documents).
-    fn ranked(
-        &mut self,
-        retriever: &Retriever,
-        inherited: &[QueryAst],
-        window: usize,
-    ) -> Result<(Vec<FusedDoc<Key>>, Why)> {
+    fn ranked(&self, retriever: &Retriever, inherited: &[QueryAst], window: usize) -> Result<Ranked> {
         let (targets, request, now_millis) = (self.targets, self.request, self.now_millis);
         match retriever {
             Retriever::Standard { .. } | Retriever::Knn(_) => {
@@ -235,7 +239,7 @@ impl Run<'_> {
                     })
                     .collect();
                 // Document keys stand for the leaf only where they name one document each.
-                self.matched.push(if docs.len() < size && targets.len() == 1 {
+                let matched = vec![if docs.len() < size && targets.len() == 1 {
                     QueryAst::ScoredKeys {
                         scores: Arc::new(self.document_keys(&docs)?),
                         boost: 1.0,
@@ -243,7 +247,7 @@ impl Run<'_> {
                     }
                 } else {
                     query
-                });
+                }];
                 docs.truncate(window);
                 let why = if request.explain {
                     Why::Leaf(
@@ -258,7 +262,7 @@ impl Run<'_> {
                 } else {
                     Why::Unknown
                 };
-                Ok((docs, why))
+                Ok(Ranked { docs, why, matched })
             }
             Retriever::Fused {
                 children,
@@ -266,13 +270,8 @@ impl Run<'_> {
                 window: depth,
             } => {
                 let window_size = (*depth).max(window);
-                let (lists, whys): (Vec<_>, Vec<_>) = children
-                    .iter()
-                    .map(|child| self.ranked_list(child, inherited, window_size))
-                    .collect::<Result<Vec<_>>>()?
-                    .into_iter()
-                    .unzip();
-                self.fuse(&lists, method.clone(), whys)
+                let ranked = self.ranked_children(children.iter().collect(), inherited, window_size)?;
+                self.fuse(ranked, method.clone())
             }
             Retriever::Rrf {
                 children,
@@ -287,14 +286,13 @@ impl Run<'_> {
             } => {
                 let window_size = rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE).max(window);
                 let inherited: Vec<QueryAst> = inherited.iter().chain(filter).cloned().collect();
-                let (lists, whys): (Vec<_>, Vec<_>) = children
-                    .iter()
-                    .map(|child| self.ranked_list(&child.retriever, &inherited, window_size))
-                    .collect::<Result<Vec<_>>>()?
-                    .into_iter()
-                    .unzip();
-                let method = compound_method(retriever, lists.len(), window_size);
-                self.fuse(&lists, method, whys)
+                let ranked = self.ranked_children(
+                    children.iter().map(|child| &child.retriever).collect(),
+                    &inherited,
+                    window_size,
+                )?;
+                let method = compound_method(retriever, ranked.len(), window_size);
+                self.fuse(ranked, method)
             }
         }
     }
@@ -316,35 +314,55 @@ impl Run<'_> {
         Ok(keys)
     }
 
-    fn ranked_list(
-        &mut self,
-        retriever: &Retriever,
-        inherited: &[QueryAst],
-        window: usize,
-    ) -> Result<(RankedList<Key>, Why)> {
-        let (docs, why) = self.ranked(retriever, inherited, window)?;
-        let list = RankedList::new(docs.into_iter().map(|doc| ScoredDoc::new(doc.key, doc.score)));
-        Ok((list, why))
+    /// The children's lists, searched at the same time: a fused request costs its slowest
+    /// part rather than the sum of its parts when cores are free.
+    fn ranked_children(&self, children: Vec<&Retriever>, inherited: &[QueryAst], window: usize) -> Result<Vec<Ranked>> {
+        let Some((first, rest)) = children.split_first() else {
+            return Ok(Vec::new());
+        };
+        std::thread::scope(|scope| {
+            let others: Vec<_> = rest
+                .iter()
+                .map(|child| scope.spawn(move || self.ranked(child, inherited, window)))
+                .collect();
+            let mut ranked = vec![self.ranked(first, inherited, window)?];
+            for other in others {
+                let joined = other
+                    .join()
+                    .map_err(|_| Error::internal("a retriever's search stopped unexpectedly"))?;
+                ranked.push(joined?);
+            }
+            Ok(ranked)
+        })
     }
 
     /// Fuses the children's lists, keeping what explains the result when explain is on.
-    fn fuse(
-        &self,
-        lists: &[RankedList<Key>],
-        method: fusion::FusionMethod,
-        children: Vec<Why>,
-    ) -> Result<(Vec<FusedDoc<Key>>, Why)> {
-        let fused = fusion::fuse(lists, &method).map_err(|error| Error::illegal_argument(error.to_string()))?;
+    fn fuse(&self, children: Vec<Ranked>, method: fusion::FusionMethod) -> Result<Ranked> {
+        let mut lists = Vec::with_capacity(children.len());
+        let mut whys = Vec::with_capacity(children.len());
+        let mut matched = Vec::new();
+        for child in children {
+            lists.push(RankedList::new(
+                child.docs.into_iter().map(|doc| ScoredDoc::new(doc.key, doc.score)),
+            ));
+            whys.push(child.why);
+            matched.extend(child.matched);
+        }
+        let fused = fusion::fuse(&lists, &method).map_err(|error| Error::illegal_argument(error.to_string()))?;
         let why = if self.request.explain {
             Why::Fused {
                 docs: fused.iter().map(|doc| (doc.key, doc.clone())).collect(),
                 method,
-                children,
+                children: whys,
             }
         } else {
             Why::Unknown
         };
-        Ok((fused, why))
+        Ok(Ranked {
+            docs: fused,
+            why,
+            matched,
+        })
     }
 }
 

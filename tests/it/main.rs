@@ -10,6 +10,7 @@ mod crash;
 mod documents;
 mod embeddings;
 mod errors;
+mod fusion;
 mod indices;
 mod knn;
 mod robustness;
