@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use tantivy::{DocAddress, Searcher};
 
 use super::hit_extras::HitDecorator;
-use super::search::{Candidate, Collected, SearchOutcome, collect, explanation_json, render, run_search};
+use super::search::{
+    Candidate, Collected, SearchOutcome, collect, cores_to_spare, explanation_json, render, run_search,
+};
 use super::search_target::SearchTarget;
 use crate::error::{Error, Result};
 use crate::fusion::{self, FusedDoc, RankedList, ScoredDoc};
@@ -314,12 +316,19 @@ impl Run<'_> {
         Ok(keys)
     }
 
-    /// The children's lists, searched at the same time: a fused request costs its slowest
-    /// part rather than the sum of its parts when cores are free.
+    /// The children's lists, searched at the same time when cores are idle: a fused request
+    /// then costs its slowest part rather than the sum of its parts. On a busy server they run
+    /// one after the other, which leaves the cores to the other searches.
     fn ranked_children(&self, children: Vec<&Retriever>, inherited: &[QueryAst], window: usize) -> Result<Vec<Ranked>> {
         let Some((first, rest)) = children.split_first() else {
             return Ok(Vec::new());
         };
+        if !cores_to_spare() {
+            return children
+                .iter()
+                .map(|child| self.ranked(child, inherited, window))
+                .collect();
+        }
         std::thread::scope(|scope| {
             let others: Vec<_> = rest
                 .iter()
