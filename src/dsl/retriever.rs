@@ -18,10 +18,45 @@ fn filters(value: Option<&Value>) -> Result<Vec<QueryAst>> {
     }
 }
 
+/// Retriever options Elasticsearch takes that Iris does not run yet: they get a clear "not
+/// supported" rather than ES's message for a field it does not know.
+const UNSUPPORTED_OPTIONS: &[(&str, &str)] = &[
+    ("standard", "sort"),
+    ("standard", "collapse"),
+    ("standard", "search_after"),
+    ("standard", "terminate_after"),
+    ("standard", "rescore"),
+    ("rrf", "query"),
+    ("rrf", "fields"),
+    ("linear", "query"),
+    ("linear", "fields"),
+    ("linear", "min_score"),
+];
+
 fn check_keys(name: &str, object: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
     match object.keys().find(|key| !allowed.contains(&key.as_str())) {
+        Some(key) if UNSUPPORTED_OPTIONS.contains(&(name, key.as_str())) => Err(Error::illegal_argument(format!(
+            "[{key}] in a [{name}] retriever is not supported by Iris yet"
+        ))),
         Some(key) => Err(Error::x_content(format!("[1:1] [{name}] unknown field [{key}]"))),
         None => Ok(()),
+    }
+}
+
+/// `min_score` of an `rrf` or `linear` retriever: a number, not negative.
+fn compound_min_score(name: &str, object: &Map<String, Value>) -> Result<Option<f32>> {
+    match object.get("min_score") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => match value.as_f64() {
+            Some(score) if score >= 0.0 => Ok(Some(score as f32)),
+            Some(score) => Err(Error::illegal_argument(format!(
+                "[min_score] must be greater than or equal to 0, was: [{}]",
+                crate::encoding::java_decimal(score as f32)
+            ))),
+            None => Err(Error::x_content(format!(
+                "[1:1] [{name}] failed to parse field [min_score]"
+            ))),
+        },
     }
 }
 
@@ -129,6 +164,7 @@ pub fn parse_retriever(value: &Value) -> Result<Retriever> {
                 rank_window_size: positive(body, name, "rank_window_size")?,
                 rank_constant,
                 filter: filters(body.get("filter"))?,
+                min_score: compound_min_score(name, body)?,
             })
         }
         "linear" => {
@@ -149,6 +185,7 @@ pub fn parse_retriever(value: &Value) -> Result<Retriever> {
                 children: children(name, body, Some(default_normalizer.unwrap_or(Normalizer::None)))?,
                 rank_window_size: positive(body, name, "rank_window_size")?,
                 filter: filters(body.get("filter"))?,
+                min_score: compound_min_score(name, body)?,
             })
         }
         "text_similarity_reranker" | "rule" | "pinned" | "rescorer" | "diversify" => {

@@ -69,6 +69,28 @@ fn technique(object: Option<&Value>) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
+/// The response processors Iris takes: only `hybrid_score_explanation`, which OpenSearch needs for
+/// `explain` on `hybrid` queries and Iris does not (fused hits are always explained), so it is
+/// accepted and changes nothing.
+fn check_response_processors(processors: &Value) -> Result<()> {
+    let Value::Array(processors) = processors else {
+        return Err(parse_failure("[response_processors] must be an array"));
+    };
+    for processor in processors {
+        let name = processor
+            .as_object()
+            .filter(|object| object.len() == 1)
+            .and_then(|object| object.keys().next())
+            .ok_or_else(|| parse_failure("a response processor must be an object with one processor type"))?;
+        if name != "hybrid_score_explanation" {
+            return Err(Error::illegal_argument(format!(
+                "response processor [{name}] is not supported by Iris; only [hybrid_score_explanation] is accepted"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl SearchPipeline {
     /// Parses a `PUT /_search/pipeline/{id}` body.
     pub fn parse(definition: &Value) -> Result<SearchPipeline> {
@@ -78,7 +100,8 @@ impl SearchPipeline {
         for key in body.keys() {
             match key.as_str() {
                 "description" | "version" | "phase_results_processors" => {}
-                "request_processors" | "response_processors" => {
+                "response_processors" => check_response_processors(&body[key])?,
+                "request_processors" => {
                     return Err(Error::illegal_argument(format!(
                         "[{key}] are not supported by Iris; search pipelines hold a normalization-processor or score-ranker-processor"
                     )));
@@ -189,6 +212,15 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn only_the_explanation_response_processor_is_accepted() {
+        let accepted = SearchPipeline::parse(&json!({"response_processors": [{"hybrid_score_explanation": {}}]}));
+        assert!(accepted.is_ok_and(|pipeline| pipeline.fusion.is_none()));
+        let refused = SearchPipeline::parse(&json!({"response_processors": [{"collapse": {"field": "a"}}]}));
+        assert!(refused.is_err_and(|error| error.to_string().contains("[collapse] is not supported")));
+        assert!(SearchPipeline::parse(&json!({"response_processors": {"hybrid_score_explanation": {}}})).is_err());
+    }
 
     #[test]
     fn processors_become_fusion_methods_and_are_validated() {

@@ -80,6 +80,20 @@ pub fn run_retriever_search(
         why,
         matched,
     } = run.ranked(retriever, &[], window)?;
+    // With a `min_score` on top, the result set is the fused documents that reach it: the total
+    // and the aggregations cover those (where document keys can name them: one index).
+    let matched = match retriever {
+        Retriever::Rrf { min_score: Some(_), .. } | Retriever::Linear { min_score: Some(_), .. }
+            if targets.len() == 1 =>
+        {
+            vec![QueryAst::ScoredKeys {
+                scores: Arc::new(run.document_keys(&fused)?),
+                boost: 1.0,
+                description: "fused at or above min_score".to_string(),
+            }]
+        }
+        _ => matched,
+    };
     // Totals and aggregations: every document any leaf matches.
     let (total, aggregations) =
         if request.track_total_hits == TrackTotalHits::Disabled && request.aggregations.is_none() {
@@ -279,12 +293,14 @@ impl Run<'_> {
                 children,
                 rank_window_size,
                 filter,
+                min_score,
                 ..
             }
             | Retriever::Linear {
                 children,
                 rank_window_size,
                 filter,
+                min_score,
             } => {
                 let window_size = rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE).max(window);
                 let inherited: Vec<QueryAst> = inherited.iter().chain(filter).cloned().collect();
@@ -294,7 +310,11 @@ impl Run<'_> {
                     window_size,
                 )?;
                 let method = compound_method(retriever, ranked.len(), window_size);
-                self.fuse(ranked, method)
+                let mut fused = self.fuse(ranked, method)?;
+                if let Some(min_score) = min_score {
+                    fused.docs.retain(|doc| doc.score >= *min_score);
+                }
+                Ok(fused)
             }
         }
     }

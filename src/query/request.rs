@@ -218,6 +218,7 @@ fn legacy_rank_retriever(
         rank_window_size,
         rank_constant,
         filter: Vec::new(),
+        min_score: None,
     })
 }
 

@@ -22,12 +22,16 @@ pub enum Retriever {
         rank_window_size: Option<usize>,
         rank_constant: u32,
         filter: Vec<QueryAst>,
+        /// Fused documents scoring below this are dropped (inclusive bound).
+        min_score: Option<f32>,
     },
     /// Weighted sum of the children's normalised scores.
     Linear {
         children: Vec<WeightedRetriever>,
         rank_window_size: Option<usize>,
         filter: Vec<QueryAst>,
+        /// Fused documents scoring below this are dropped (inclusive bound).
+        min_score: Option<f32>,
     },
     /// OpenSearch `hybrid` query fused by a search pipeline's processor: each sub-query's top
     /// `window` hits (its `pagination_depth`).
