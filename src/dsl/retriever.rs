@@ -122,6 +122,7 @@ pub fn parse_retriever(value: &Value) -> Result<Retriever> {
                 query,
                 filter: filters(body.get("filter"))?,
                 min_score,
+                name: body.get("_name").and_then(Value::as_str).map(str::to_string),
             })
         }
         "knn" => {

@@ -19,17 +19,27 @@ use super::{Component, FusedDoc, FusionMethod, java_float_list_string, java_floa
 
 /// `sources` holds, per input list, how that list scored the document (its query's explanation,
 /// or a nested fusion's); `None` where the list does not contain it or nothing is known.
-pub fn explain<K>(method: &FusionMethod, doc: &FusedDoc<K>, sources: &[Option<Value>]) -> Value {
+/// `names` holds each list's `_name`, which ES shows after the list's index.
+pub fn explain<K>(
+    method: &FusionMethod,
+    doc: &FusedDoc<K>,
+    sources: &[Option<Value>],
+    names: &[Option<String>],
+) -> Value {
     let source = |position: usize| sources.get(position).cloned().flatten();
+    let which = |position: usize| match names.get(position).cloned().flatten() {
+        Some(name) => format!("at index [{position}] [{name}]"),
+        None => format!("at index [{position}]"),
+    };
     match method {
-        FusionMethod::Rrf(params) => elasticsearch_rrf(doc, params.rank_constant, source),
+        FusionMethod::Rrf(params) => elasticsearch_rrf(doc, params.rank_constant, source, which),
         FusionMethod::Linear(params) => {
             let normalizers: Vec<&str> = params
                 .components
                 .iter()
                 .map(|component| component.normalizer.name())
                 .collect();
-            elasticsearch_linear(doc, &normalizers, source)
+            elasticsearch_linear(doc, &normalizers, source, which)
         }
         FusionMethod::OpenSearchRrf(_) => opensearch(doc, "rrf", "rrf", source),
         FusionMethod::OpenSearchNormalization(params) => opensearch(
@@ -45,7 +55,12 @@ fn node(value: f32, description: String, details: Vec<Value>) -> Value {
     json!({"value": crate::encoding::shortest_f64(value), "description": description, "details": details})
 }
 
-fn elasticsearch_rrf<K>(doc: &FusedDoc<K>, rank_constant: u32, source: impl Fn(usize) -> Option<Value>) -> Value {
+fn elasticsearch_rrf<K>(
+    doc: &FusedDoc<K>,
+    rank_constant: u32,
+    source: impl Fn(usize) -> Option<Value>,
+    which: impl Fn(usize) -> String,
+) -> Value {
     let details = doc
         .components
         .iter()
@@ -53,7 +68,7 @@ fn elasticsearch_rrf<K>(doc: &FusedDoc<K>, rank_constant: u32, source: impl Fn(u
         .map(|(position, component)| match component.rank {
             None => node(
                 0.0,
-                format!("rrf score: [0], result not found in query at index [{position}]"),
+                format!("rrf score: [0], result not found in query {}", which(position)),
                 Vec::new(),
             ),
             Some(rank) => {
@@ -65,8 +80,9 @@ fn elasticsearch_rrf<K>(doc: &FusedDoc<K>, rank_constant: u32, source: impl Fn(u
                 node(
                     rank as f32,
                     format!(
-                        "rrf score: [{}], for rank [{rank}] in query at index [{position}] computed as [{formula}], for matching query with score",
-                        java_float_string(component.contribution)
+                        "rrf score: [{}], for rank [{rank}] in query {} computed as [{formula}], for matching query with score",
+                        java_float_string(component.contribution),
+                        which(position)
                     ),
                     source(position).into_iter().collect(),
                 )
@@ -89,7 +105,12 @@ fn elasticsearch_rrf<K>(doc: &FusedDoc<K>, rank_constant: u32, source: impl Fn(u
     )
 }
 
-fn elasticsearch_linear<K>(doc: &FusedDoc<K>, normalizers: &[&str], source: impl Fn(usize) -> Option<Value>) -> Value {
+fn elasticsearch_linear<K>(
+    doc: &FusedDoc<K>,
+    normalizers: &[&str],
+    source: impl Fn(usize) -> Option<Value>,
+    which: impl Fn(usize) -> String,
+) -> Value {
     let normalized: Vec<f32> = doc
         .components
         .iter()
@@ -108,8 +129,9 @@ fn elasticsearch_linear<K>(doc: &FusedDoc<K>, normalizers: &[&str], source: impl
                 node(
                     weighted,
                     format!(
-                        "weighted score: [{}] in query at index [{position}] (rank [{}]) computed as [{} * {}] using score normalizer [{}] for original matching query with score:",
+                        "weighted score: [{}] in query {} (rank [{}]) computed as [{} * {}] using score normalizer [{}] for original matching query with score:",
                         java_float_string(weighted),
+                        which(position),
                         component.rank.unwrap_or(0),
                         java_float_string(component.weight),
                         java_float_string(score),
@@ -120,7 +142,7 @@ fn elasticsearch_linear<K>(doc: &FusedDoc<K>, normalizers: &[&str], source: impl
             } else {
                 node(
                     0.0,
-                    format!("weighted score: [0], result not found in query at index [{position}]"),
+                    format!("weighted score: [0], result not found in query {}", which(position)),
                     Vec::new(),
                 )
             }
@@ -180,7 +202,7 @@ mod tests {
         let method = FusionMethod::Rrf(rrf::RrfParams::new(2, 10));
         let fused = fuse(&lists, &method).expect("fuse");
         let doc = fused.iter().find(|doc| doc.key == 2).expect("doc 2");
-        let explained = explain(&method, doc, &[source(3.0), None]);
+        let explained = explain(&method, doc, &[source(3.0), None], &[None, Some("images".to_string())]);
         assert_eq!(
             explained["description"],
             "rrf score: [0.016129032] computed for initial ranks [2, 0] with rankConstant: [60] as sum of [1 / (rank + rankConstant)] for each query"
@@ -193,7 +215,7 @@ mod tests {
         assert_eq!(explained["details"][0]["details"][0]["value"], 3.0);
         assert_eq!(
             explained["details"][1]["description"],
-            "rrf score: [0], result not found in query at index [1]"
+            "rrf score: [0], result not found in query at index [1] [images]"
         );
     }
 
@@ -202,7 +224,7 @@ mod tests {
         let lists = [list(&[(1, 4.0)])];
         let method = FusionMethod::Rrf(rrf::RrfParams::new(1, 10).with_weights(vec![2.0]));
         let doc = &fuse(&lists, &method).expect("fuse")[0];
-        let explained = explain(&method, doc, &[None]);
+        let explained = explain(&method, doc, &[None], &[]);
         assert!(
             explained["details"][0]["description"]
                 .as_str()
@@ -223,7 +245,7 @@ mod tests {
         let method = FusionMethod::Linear(linear::LinearParams::new(2, 10).with_components(components));
         let fused = fuse(&lists, &method).expect("fuse");
         let doc = fused.iter().find(|doc| doc.key == 2).expect("doc 2");
-        let explained = explain(&method, doc, &[source(2.0), source(0.5)]);
+        let explained = explain(&method, doc, &[source(2.0), source(0.5)], &[]);
         assert_eq!(
             explained["description"],
             "weighted linear combination score: [0.5] computed for normalized scores [0.0, 0.5] and weights [2.0, 1.0] as sum of (weight[i] * score[i]) for each query."
@@ -252,7 +274,7 @@ mod tests {
         let method = FusionMethod::OpenSearchNormalization(params);
         let fused = fuse(&lists, &method).expect("fuse");
         let one = fused.iter().find(|doc| doc.key == 1).expect("doc 1");
-        let explained = explain(&method, one, &[source(4.0), None]);
+        let explained = explain(&method, one, &[source(4.0), None], &[]);
         assert_eq!(explained["description"], "arithmetic_mean combination of:");
         assert_eq!(explained["details"].as_array().map(Vec::len), Some(1));
         assert_eq!(

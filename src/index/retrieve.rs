@@ -287,7 +287,7 @@ impl Run<'_> {
             } => {
                 let window_size = (*depth).max(window);
                 let ranked = self.ranked_children(children.iter().collect(), inherited, window_size)?;
-                self.fuse(ranked, method.clone())
+                self.fuse(ranked, method.clone(), vec![None; children.len()])
             }
             Retriever::Rrf {
                 children,
@@ -310,7 +310,11 @@ impl Run<'_> {
                     window_size,
                 )?;
                 let method = compound_method(retriever, ranked.len(), window_size);
-                let mut fused = self.fuse(ranked, method)?;
+                let names = children
+                    .iter()
+                    .map(|child| child.retriever.name().map(str::to_string))
+                    .collect();
+                let mut fused = self.fuse(ranked, method, names)?;
                 if let Some(min_score) = min_score {
                     fused.docs.retain(|doc| doc.score >= *min_score);
                 }
@@ -366,7 +370,7 @@ impl Run<'_> {
     }
 
     /// Fuses the children's lists, keeping what explains the result when explain is on.
-    fn fuse(&self, children: Vec<Ranked>, method: fusion::FusionMethod) -> Result<Ranked> {
+    fn fuse(&self, children: Vec<Ranked>, method: fusion::FusionMethod, names: Vec<Option<String>>) -> Result<Ranked> {
         let mut lists = Vec::with_capacity(children.len());
         let mut whys = Vec::with_capacity(children.len());
         let mut matched = Vec::new();
@@ -383,6 +387,7 @@ impl Run<'_> {
                 docs: fused.iter().map(|doc| (doc.key, doc.clone())).collect(),
                 method,
                 children: whys,
+                names,
             }
         } else {
             Why::Unknown
@@ -406,6 +411,8 @@ enum Why {
         method: fusion::FusionMethod,
         docs: HashMap<Key, FusedDoc<Key>>,
         children: Vec<Why>,
+        /// Each child's `_name`, which ES's explanations show.
+        names: Vec<Option<String>>,
     },
 }
 
@@ -415,10 +422,15 @@ impl Why {
         match self {
             Why::Unknown => None,
             Why::Leaf(explanations) => explanations.get(key).cloned(),
-            Why::Fused { method, docs, children } => {
+            Why::Fused {
+                method,
+                docs,
+                children,
+                names,
+            } => {
                 let doc = docs.get(key)?;
                 let sources: Vec<Option<Value>> = children.iter().map(|child| child.explain(key)).collect();
-                Some(fusion::explain::explain(method, doc, &sources))
+                Some(fusion::explain::explain(method, doc, &sources, names))
             }
         }
     }

@@ -9,42 +9,68 @@ use super::{IndexHandle, knn};
 use crate::error::{Error, Result};
 use crate::query::{QueryAst, SearchRequest};
 
-/// Returns, per top-level kNN clause, the global top-k hits split by target index.
+/// Returns, per top-level kNN clause, the global top-k hits split by target index. Several
+/// clauses are searched at the same time when cores are idle.
 pub(super) fn top_level_knn(
     targets: &[SearchTarget],
     snapshots: &[Searcher],
     request: &SearchRequest,
     now_millis: i64,
 ) -> Result<Vec<Vec<Vec<knn::KnnHit>>>> {
-    let mut per_clause = Vec::with_capacity(request.knn.len());
-    for clause in &request.knn {
-        let k = clause.k.unwrap_or(request.size).max(1);
-        crate::dsl::knn::validate_limits(
-            k,
-            clause.num_candidates.unwrap_or_else(|| knn::default_num_candidates(k)),
-        )?;
-        let mut merged: Vec<(usize, knn::KnnHit)> = Vec::new();
-        for (position, target) in targets.iter().enumerate() {
-            let hits = knn::search_clause(
-                &target.handle,
-                &snapshots[position],
-                clause,
-                k,
-                &target.alias_filters,
-                now_millis,
-            )
-            .map_err(|error| Error::search_phase(error, &target.handle.name()))?;
-            merged.extend(hits.into_iter().map(|hit| (position, hit)));
-        }
-        merged.sort_by(|left, right| right.1.1.total_cmp(&left.1.1));
-        merged.truncate(k);
-        let mut split = vec![Vec::new(); targets.len()];
-        for (position, hit) in merged {
-            split[position].push(hit);
-        }
-        per_clause.push(split);
+    let clause_hits = |clause| clause_top_k(targets, snapshots, request, clause, now_millis);
+    if request.knn.len() < 2 || !super::search::cores_to_spare() {
+        return request.knn.iter().map(clause_hits).collect();
     }
-    Ok(per_clause)
+    std::thread::scope(|scope| {
+        let running: Vec<_> = request
+            .knn
+            .iter()
+            .map(|clause| scope.spawn(move || clause_hits(clause)))
+            .collect();
+        running
+            .into_iter()
+            .map(|clause| {
+                clause
+                    .join()
+                    .map_err(|_| Error::internal("a kNN search stopped unexpectedly"))?
+            })
+            .collect()
+    })
+}
+
+/// One clause's global top-k hits, split by target index.
+fn clause_top_k(
+    targets: &[SearchTarget],
+    snapshots: &[Searcher],
+    request: &SearchRequest,
+    clause: &crate::query::ast::KnnClause,
+    now_millis: i64,
+) -> Result<Vec<Vec<knn::KnnHit>>> {
+    let k = clause.k.unwrap_or(request.size).max(1);
+    crate::dsl::knn::validate_limits(
+        k,
+        clause.num_candidates.unwrap_or_else(|| knn::default_num_candidates(k)),
+    )?;
+    let mut merged: Vec<(usize, knn::KnnHit)> = Vec::new();
+    for (position, target) in targets.iter().enumerate() {
+        let hits = knn::search_clause(
+            &target.handle,
+            &snapshots[position],
+            clause,
+            k,
+            &target.alias_filters,
+            now_millis,
+        )
+        .map_err(|error| Error::search_phase(error, &target.handle.name()))?;
+        merged.extend(hits.into_iter().map(|hit| (position, hit)));
+    }
+    merged.sort_by(|left, right| right.1.1.total_cmp(&left.1.1));
+    merged.truncate(k);
+    let mut split = vec![Vec::new(); targets.len()];
+    for (position, hit) in merged {
+        split[position].push(hit);
+    }
+    Ok(split)
 }
 
 /// Returns the request as one index runs it: alias filters applied, kNN queries resolved

@@ -203,6 +203,7 @@ fn legacy_rank_retriever(
                 query,
                 filter: Vec::new(),
                 min_score: None,
+                name: None,
             })
         })
         .collect();

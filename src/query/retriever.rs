@@ -12,6 +12,8 @@ pub enum Retriever {
         query: QueryAst,
         filter: Vec<QueryAst>,
         min_score: Option<f32>,
+        /// `_name`, which explanations show.
+        name: Option<String>,
     },
     /// The top `k` neighbours of a kNN clause.
     Knn(KnnClause),
@@ -70,6 +72,15 @@ pub enum Normalizer {
 pub const DEFAULT_RANK_CONSTANT: u32 = 60;
 
 impl Retriever {
+    /// The retriever's `_name` (standard and knn leaves keep theirs).
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Retriever::Standard { name, .. } => name.as_deref(),
+            Retriever::Knn(clause) => clause.name.as_deref(),
+            Retriever::Rrf { .. } | Retriever::Linear { .. } | Retriever::Fused { .. } => None,
+        }
+    }
+
     /// Every query tree of the tree's standard leaves (they may hold `knn` or `neural`
     /// queries whose vectors need building first).
     pub fn queries_mut(&mut self) -> Vec<&mut QueryAst> {

@@ -271,6 +271,7 @@ fn apply_search_pipeline(
             query,
             filter: filter.clone(),
             min_score: None,
+            name: None,
         })
         .collect();
     request.retriever = Some(crate::query::retriever::Retriever::Fused {
