@@ -13,6 +13,7 @@ pub mod knn_query;
 pub mod mapping;
 pub mod meta;
 pub mod names;
+mod parallel;
 pub mod registry;
 pub mod retrieve;
 pub mod schema;

@@ -14,9 +14,8 @@ use serde_json::{Value, json};
 use tantivy::{DocAddress, Searcher};
 
 use super::hit_extras::HitDecorator;
-use super::search::{
-    Candidate, Collected, SearchOutcome, collect, cores_to_spare, explanation_json, render, run_search,
-};
+use super::parallel::map_parts;
+use super::search::{Candidate, Collected, SearchOutcome, collect, explanation_json, render, run_search};
 use super::search_target::SearchTarget;
 use crate::error::{Error, Result};
 use crate::fusion::{self, FusedDoc, RankedList, ScoredDoc};
@@ -341,32 +340,9 @@ impl Run<'_> {
     }
 
     /// The children's lists, searched at the same time when cores are idle: a fused request
-    /// then costs its slowest part rather than the sum of its parts. On a busy server they run
-    /// one after the other, which leaves the cores to the other searches.
+    /// then costs its slowest part rather than the sum of its parts (`parallel.rs`).
     fn ranked_children(&self, children: Vec<&Retriever>, inherited: &[QueryAst], window: usize) -> Result<Vec<Ranked>> {
-        let Some((first, rest)) = children.split_first() else {
-            return Ok(Vec::new());
-        };
-        if !cores_to_spare() {
-            return children
-                .iter()
-                .map(|child| self.ranked(child, inherited, window))
-                .collect();
-        }
-        std::thread::scope(|scope| {
-            let others: Vec<_> = rest
-                .iter()
-                .map(|child| scope.spawn(move || self.ranked(child, inherited, window)))
-                .collect();
-            let mut ranked = vec![self.ranked(first, inherited, window)?];
-            for other in others {
-                let joined = other
-                    .join()
-                    .map_err(|_| Error::internal("a retriever's search stopped unexpectedly"))?;
-                ranked.push(joined?);
-            }
-            Ok(ranked)
-        })
+        map_parts(&children, |child| self.ranked(child, inherited, window))
     }
 
     /// Fuses the children's lists, keeping what explains the result when explain is on.

@@ -3,7 +3,6 @@
 
 use std::cmp::Ordering;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use serde_json::{Value, json};
 use tantivy::collector::{Count, TopDocs};
@@ -313,7 +312,7 @@ fn after_search_after(sort: &[SortField], candidate: &Candidate, after: &[Value]
 /// Runs `request` over `targets` and returns hits with their sources. Failures specific
 /// to one index are reported as ES reports shard failures.
 pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis: i64) -> Result<SearchOutcome> {
-    let _running = RunningSearch::start();
+    let _running = super::parallel::RunningSearch::start();
     let snapshots: Vec<Searcher> = targets.iter().map(|target| target.handle.searcher()).collect();
     if let Some(retriever) = &request.retriever {
         return super::retrieve::run_retriever_search(targets, &snapshots, request, retriever, now_millis);
@@ -340,32 +339,6 @@ pub fn run_search(targets: &[SearchTarget], request: &SearchRequest, now_millis:
         aggregations: collected.aggregations,
         terminated_early: collected.terminated_early,
     })
-}
-
-/// How many searches are running now.
-static SEARCHES_RUNNING: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts one search as running while it lives.
-struct RunningSearch;
-
-impl RunningSearch {
-    fn start() -> RunningSearch {
-        SEARCHES_RUNNING.fetch_add(1, AtomicOrdering::Relaxed);
-        RunningSearch
-    }
-}
-
-impl Drop for RunningSearch {
-    fn drop(&mut self) {
-        SEARCHES_RUNNING.fetch_sub(1, AtomicOrdering::Relaxed);
-    }
-}
-
-/// Whether fewer searches run than there are cores: only then does spreading one search's parts
-/// over threads make it faster rather than take time from the others.
-pub(super) fn cores_to_spare() -> bool {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    SEARCHES_RUNNING.load(AtomicOrdering::Relaxed) < cores
 }
 
 /// Finds `request`'s matches in `snapshots` (one per target): the candidates for its page,

@@ -17,24 +17,8 @@ pub(super) fn top_level_knn(
     request: &SearchRequest,
     now_millis: i64,
 ) -> Result<Vec<Vec<Vec<knn::KnnHit>>>> {
-    let clause_hits = |clause| clause_top_k(targets, snapshots, request, clause, now_millis);
-    if request.knn.len() < 2 || !super::search::cores_to_spare() {
-        return request.knn.iter().map(clause_hits).collect();
-    }
-    std::thread::scope(|scope| {
-        let running: Vec<_> = request
-            .knn
-            .iter()
-            .map(|clause| scope.spawn(move || clause_hits(clause)))
-            .collect();
-        running
-            .into_iter()
-            .map(|clause| {
-                clause
-                    .join()
-                    .map_err(|_| Error::internal("a kNN search stopped unexpectedly"))?
-            })
-            .collect()
+    super::parallel::map_parts(&request.knn, |clause| {
+        clause_top_k(targets, snapshots, request, clause, now_millis)
     })
 }
 
