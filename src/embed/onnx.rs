@@ -228,50 +228,56 @@ impl OnnxSession {
         &self.signature
     }
 
-    /// Runs the model once on `inputs` and returns the f32 output `output`.
     /// The model file this session runs.
     pub fn path(&self) -> &std::path::Path {
         &self.path
     }
 
-    /// Runs once and returns every f32 output by name (ONNX Runtime computes them all).
-    pub fn run_all(&self, inputs: Vec<(String, InputTensor)>) -> Result<HashMap<String, OutputTensor>, EmbedError> {
-        let failed = |error: String| EmbedError::Inference(format!("{}: {error}", self.path.display()));
-        let mut values = Vec::with_capacity(inputs.len());
-        for (name, tensor) in inputs {
-            values.push((name, tensor.into_value().map_err(|error| failed(error.to_string()))?));
-        }
-        let mut session = self.session.lock();
-        let outputs = session.run(values).map_err(|error| failed(error.to_string()))?;
-        let mut all = HashMap::new();
-        for (name, value) in outputs.iter() {
-            if let Ok((shape, data)) = value.try_extract_tensor::<f32>() {
-                all.insert(
-                    name.to_string(),
-                    OutputTensor {
-                        shape: shape.iter().map(|dim| usize::try_from(*dim).unwrap_or(0)).collect(),
-                        values: data.to_vec(),
-                    },
-                );
-            }
-        }
-        Ok(all)
+    fn failure(&self, error: impl std::fmt::Display) -> EmbedError {
+        EmbedError::Inference(format!("{}: {error}", self.path.display()))
     }
 
-    pub fn run(&self, inputs: Vec<(String, InputTensor)>, output: &str) -> Result<OutputTensor, EmbedError> {
-        let failed = |error: String| EmbedError::Inference(format!("{}: {error}", self.path.display()));
+    /// Runs the model once on `inputs` and hands its outputs to `read`, under the session lock.
+    fn run_with<T>(
+        &self,
+        inputs: Vec<(String, InputTensor)>,
+        read: impl FnOnce(&ort::session::SessionOutputs) -> Result<T, EmbedError>,
+    ) -> Result<T, EmbedError> {
         let mut values = Vec::with_capacity(inputs.len());
         for (name, tensor) in inputs {
-            values.push((name, tensor.into_value().map_err(|error| failed(error.to_string()))?));
+            values.push((name, tensor.into_value().map_err(|error| self.failure(error))?));
         }
         let mut session = self.session.lock();
-        let outputs = session.run(values).map_err(|error| failed(error.to_string()))?;
-        let Some(value) = outputs.get(output) else {
-            return Err(failed(format!("the model has no output [{output}]")));
-        };
-        let (shape, data) = value
-            .try_extract_tensor::<f32>()
-            .map_err(|error| failed(format!("output [{output}] is not an f32 tensor: {error}")))?;
+        let outputs = session.run(values).map_err(|error| self.failure(error))?;
+        read(&outputs)
+    }
+
+    /// Runs once and returns every f32 output by name (ONNX Runtime computes them all).
+    pub fn run_all(&self, inputs: Vec<(String, InputTensor)>) -> Result<HashMap<String, OutputTensor>, EmbedError> {
+        self.run_with(inputs, |outputs| {
+            Ok(outputs
+                .iter()
+                .filter_map(|(name, value)| Some((name.to_string(), OutputTensor::read(&value).ok()?)))
+                .collect())
+        })
+    }
+
+    /// Runs the model once on `inputs` and returns the f32 output `output`.
+    pub fn run(&self, inputs: Vec<(String, InputTensor)>, output: &str) -> Result<OutputTensor, EmbedError> {
+        self.run_with(inputs, |outputs| {
+            let value = outputs
+                .get(output)
+                .ok_or_else(|| self.failure(format!("the model has no output [{output}]")))?;
+            OutputTensor::read(value)
+                .map_err(|error| self.failure(format!("output [{output}] is not an f32 tensor: {error}")))
+        })
+    }
+}
+
+impl OutputTensor {
+    /// Copies an f32 tensor out of the runtime's buffer.
+    fn read(value: &ort::value::DynValue) -> Result<OutputTensor, ort::Error> {
+        let (shape, data) = value.try_extract_tensor::<f32>()?;
         Ok(OutputTensor {
             shape: shape.iter().map(|dim| usize::try_from(*dim).unwrap_or(0)).collect(),
             values: data.to_vec(),

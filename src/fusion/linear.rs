@@ -13,9 +13,7 @@
 
 use std::str::FromStr;
 
-use super::{
-    Appearances, Component, FusedDoc, FusionError, FusionKey, RankedList, ScoredDoc, sort_fused, validate_weight,
-};
+use super::{FusedDoc, FusionError, FusionKey, RankedList, ScoredDoc, validate_weight, weighted_sum};
 
 /// Java's `Float.MIN_VALUE`, the smallest positive subnormal, which `MinMaxScoreNormalizer` uses as
 /// the starting maximum.
@@ -202,44 +200,28 @@ pub fn fuse<K: FusionKey>(lists: &[RankedList<K>], params: &LinearParams) -> Res
             component.normalizer.normalize(&raw_scores)
         })
         .collect();
-    let appearances = Appearances::collect(&windows);
-    let mut fused: Vec<FusedDoc<K>> = Vec::with_capacity(appearances.keys.len());
-    for (key, positions) in appearances.keys.iter().zip(&appearances.positions) {
-        let mut score = 0.0_f32;
-        let mut components = Vec::with_capacity(lists.len());
-        for (list_index, position_opt) in positions.iter().enumerate() {
-            // A NaN weight cannot come from JSON; LinearRetrieverBuilder would use 1.0 for it.
-            let configured_weight = params.components[list_index].weight;
-            let weight = if configured_weight.is_nan() {
+    // A NaN weight cannot come from JSON; LinearRetrieverBuilder would use 1.0 for it.
+    let weights: Vec<f32> = params
+        .components
+        .iter()
+        .map(|component| {
+            if component.weight.is_nan() {
                 super::DEFAULT_WEIGHT
             } else {
-                configured_weight
-            };
-            let Some(position) = *position_opt else {
-                components.push(Component::absent(weight));
-                continue;
-            };
+                component.weight
+            }
+        })
+        .collect();
+    Ok(weighted_sum(
+        &windows,
+        &weights,
+        |list_index, position, weight| {
             let normalized = normalized_by_list[list_index][position];
             let usable_score = if normalized.is_nan() { 0.0 } else { normalized };
-            let contribution = weight * usable_score;
-            score += contribution;
-            components.push(Component {
-                raw_score: Some(windows[list_index][position].score),
-                rank: Some(position + 1),
-                normalized: Some(normalized),
-                weight,
-                contribution,
-            });
-        }
-        fused.push(FusedDoc {
-            key: (*key).clone(),
-            score,
-            components,
-        });
-    }
-    sort_fused(&mut fused);
-    fused.truncate(params.rank_window_size);
-    Ok(fused)
+            (Some(normalized), weight * usable_score)
+        },
+        params.rank_window_size,
+    ))
 }
 
 #[cfg(test)]
@@ -247,6 +229,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::fusion::Component;
     use crate::fusion::testing::{assert_close, doc_list, fused_keys, fused_scores, lists_strategy};
 
     fn params(window: usize, components: &[(f32, Normalizer)]) -> LinearParams {

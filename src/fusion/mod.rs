@@ -270,6 +270,48 @@ pub(crate) fn sort_fused<K: Ord>(fused: &mut [FusedDoc<K>]) {
     fused.sort_by(|left, right| by_score_then_key(left.score, &left.key, right.score, &right.key));
 }
 
+/// A weighted sum over every document of `windows`, the fusion `rrf` and `linear` share: list
+/// `i` weighs `weights[i]`, and `part(i, position, weight)` gives a present document's
+/// normalised value (if the method has one) and its contribution. Contributions are summed in
+/// `f32` in list order; the result is sorted (ties to the smaller key) and cut to `keep`.
+pub(crate) fn weighted_sum<K: FusionKey>(
+    windows: &[&[ScoredDoc<K>]],
+    weights: &[f32],
+    part: impl Fn(usize, usize, f32) -> (Option<f32>, f32),
+    keep: usize,
+) -> Vec<FusedDoc<K>> {
+    let appearances = Appearances::collect(windows);
+    let mut fused: Vec<FusedDoc<K>> = Vec::with_capacity(appearances.keys.len());
+    for (key, positions) in appearances.keys.iter().zip(&appearances.positions) {
+        let mut score = 0.0_f32;
+        let mut components = Vec::with_capacity(windows.len());
+        for (list_index, position_opt) in positions.iter().enumerate() {
+            let weight = weights[list_index];
+            let Some(position) = *position_opt else {
+                components.push(Component::absent(weight));
+                continue;
+            };
+            let (normalized, contribution) = part(list_index, position, weight);
+            score += contribution;
+            components.push(Component {
+                raw_score: Some(windows[list_index][position].score),
+                rank: Some(position + 1),
+                normalized,
+                weight,
+                contribution,
+            });
+        }
+        fused.push(FusedDoc {
+            key: (*key).clone(),
+            score,
+            components,
+        });
+    }
+    sort_fused(&mut fused);
+    fused.truncate(keep);
+    fused
+}
+
 /// Collects, for every document in any of `lists`, its position and score in each list.
 ///
 /// Documents come out in order of first appearance (list by list, best first), which is the order

@@ -20,9 +20,7 @@
 //! `processor/factory/RRFProcessorFactory.java`.
 
 use super::opensearch::{self, Combination, Normalization, NormalizationProcessorParams};
-use super::{
-    Appearances, Component, FusedDoc, FusionError, FusionKey, RankedList, ScoredDoc, sort_fused, validate_weight,
-};
+use super::{FusedDoc, FusionError, FusionKey, RankedList, ScoredDoc, validate_weight, weighted_sum};
 
 /// Default `rank_constant` of both engines.
 pub const DEFAULT_RANK_CONSTANT: u32 = 60;
@@ -96,37 +94,13 @@ pub fn fuse<K: FusionKey>(lists: &[RankedList<K>], params: &RrfParams) -> Result
         validate_weight(*weight)?;
     }
     let windows: Vec<&[ScoredDoc<K>]> = lists.iter().map(|list| list.window(params.rank_window_size)).collect();
-    let appearances = Appearances::collect(&windows);
-    let mut fused: Vec<FusedDoc<K>> = Vec::with_capacity(appearances.keys.len());
-    for (key, positions) in appearances.keys.iter().zip(&appearances.positions) {
-        let mut score = 0.0_f32;
-        let mut components = Vec::with_capacity(lists.len());
-        for (list_index, position_opt) in positions.iter().enumerate() {
-            let weight = params.weights[list_index];
-            let Some(position) = *position_opt else {
-                components.push(Component::absent(weight));
-                continue;
-            };
-            let rank = position + 1;
-            let contribution = weight * elasticsearch_rank_score(rank, params.rank_constant);
-            score += contribution;
-            components.push(Component {
-                raw_score: Some(windows[list_index][position].score),
-                rank: Some(rank),
-                normalized: None,
-                weight,
-                contribution,
-            });
-        }
-        fused.push(FusedDoc {
-            key: (*key).clone(),
-            score,
-            components,
-        });
-    }
-    sort_fused(&mut fused);
-    fused.truncate(params.rank_window_size);
-    Ok(fused)
+    let rank_constant = params.rank_constant;
+    Ok(weighted_sum(
+        &windows,
+        &params.weights,
+        |_, position, weight| (None, weight * elasticsearch_rank_score(position + 1, rank_constant)),
+        params.rank_window_size,
+    ))
 }
 
 /// Parameters of OpenSearch's `score-ranker-processor`:
@@ -211,6 +185,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::fusion::Component;
     use crate::fusion::testing::{assert_close, doc_list, fused_keys, fused_scores, lists_strategy};
 
     /// Lexical hits then vector hits of one query, the shape used throughout these tests.

@@ -10,6 +10,30 @@ use tantivy::columnar::{Column, StrColumn};
 use crate::error::Error;
 use crate::index::mapping::{FieldDef, FieldType};
 
+/// The stable `_ord` key of the document at each of `addresses` in `searcher` (a document
+/// without one is skipped). Each segment's key column is opened once.
+pub fn document_keys(
+    searcher: &tantivy::Searcher,
+    addresses: impl IntoIterator<Item = tantivy::DocAddress>,
+) -> Result<Vec<u64>, Error> {
+    let mut columns: std::collections::HashMap<u32, Column<u64>> = std::collections::HashMap::new();
+    let mut keys = Vec::new();
+    for address in addresses {
+        let column = match columns.entry(address.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(
+                searcher
+                    .segment_reader(address.segment_ord)
+                    .fast_fields()
+                    .u64("_ord")
+                    .map_err(|error| Error::internal(format!("document keys unreadable: {error}")))?,
+            ),
+        };
+        keys.extend(column.first(address.doc_id));
+    }
+    Ok(keys)
+}
+
 /// The doc-value column of one field in one segment.
 pub enum DocValueColumn {
     I64(Column<i64>),

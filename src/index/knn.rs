@@ -2,7 +2,7 @@
 //! tree as scored document keys, before any tantivy query is built: one vector search per
 //! clause and index, whatever the number of builders (hits, aggregations, highlights).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use tantivy::Searcher;
@@ -177,24 +177,8 @@ fn allowed_keys(
         clauses.push((Occur::Must, builder.build(filter)?));
     }
     let addresses = searcher.search(&BooleanQuery::new(clauses), &DocSetCollector)?;
-    let mut keys = HashSet::with_capacity(addresses.len());
-    let mut columns = HashMap::new();
-    for address in addresses {
-        let column = match columns.entry(address.segment_ord) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(
-                searcher
-                    .segment_reader(address.segment_ord)
-                    .fast_fields()
-                    .u64("_ord")
-                    .map_err(|error| Error::internal(format!("document keys unreadable: {error}")))?,
-            ),
-        };
-        if let Some(key) = column.first(address.doc_id) {
-            keys.insert(key);
-        }
-    }
-    Ok(Some(keys))
+    let keys = super::columns::document_keys(searcher, addresses)?;
+    Ok(Some(keys.into_iter().collect()))
 }
 
 /// Replaces every kNN query node of `query` by its results on this index.

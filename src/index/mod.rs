@@ -21,6 +21,7 @@ pub mod script_score;
 pub mod search;
 pub mod search_target;
 pub mod settings;
+mod sort;
 pub mod source_filter;
 pub mod tantivy_doc;
 pub mod to_tantivy;

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tantivy::{DocAddress, Searcher};
 
+use super::columns::document_keys;
 use super::hit_extras::HitDecorator;
 use super::parallel::map_parts;
-use super::search::{Candidate, Collected, SearchOutcome, collect, explanation_json, render, run_search};
+use super::search::{Candidate, Collected, SearchOutcome, collect, explanation_json, render, search_snapshots};
 use super::search_target::SearchTarget;
 use crate::error::{Error, Result};
 use crate::fusion::{self, FusedDoc, RankedList, ScoredDoc};
@@ -38,28 +39,16 @@ pub fn run_retriever_search(
     retriever: &Retriever,
     now_millis: i64,
 ) -> Result<SearchOutcome> {
-    if let Retriever::Standard { .. } | Retriever::Knn(_) = retriever {
-        // A lone leaf is an ordinary search: its own scores, explanations and paging.
-        let mut queries = Vec::new();
-        leaf_queries(retriever, &[], &mut queries);
-        let plain = SearchRequest {
-            query: queries.pop().expect("a leaf has one query"),
-            min_score: match retriever {
-                Retriever::Standard { min_score, .. } => *min_score,
-                _ => None,
-            },
-            retriever: None,
-            ..request.clone()
-        };
-        return run_search(targets, &plain, now_millis);
-    }
     let (name, window) = match retriever {
+        Retriever::Standard { min_score, .. } => {
+            return run_lone_leaf(targets, snapshots, request, retriever, *min_score, now_millis);
+        }
+        Retriever::Knn(_) => return run_lone_leaf(targets, snapshots, request, retriever, None, now_millis),
         Retriever::Rrf { rank_window_size, .. } if request.legacy_rank => {
             ("rank", rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE))
         }
         Retriever::Rrf { rank_window_size, .. } => ("rrf", rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE)),
         Retriever::Linear { rank_window_size, .. } => ("linear", rank_window_size.unwrap_or(DEFAULT_RANK_WINDOW_SIZE)),
-        Retriever::Standard { .. } | Retriever::Knn(_) => ("", request.from + request.size),
         Retriever::Fused { window, .. } => ("", (*window).max(request.from + request.size)),
     };
     if !name.is_empty() && request.size > window {
@@ -128,6 +117,27 @@ pub fn run_retriever_search(
         aggregations,
         terminated_early: None,
     })
+}
+
+/// A lone `standard` or `knn` retriever is the ordinary search it stands for: its own scores,
+/// explanations and paging.
+fn run_lone_leaf(
+    targets: &[SearchTarget],
+    snapshots: &[Searcher],
+    request: &SearchRequest,
+    leaf: &Retriever,
+    min_score: Option<f32>,
+    now_millis: i64,
+) -> Result<SearchOutcome> {
+    let mut queries = Vec::new();
+    leaf_queries(leaf, &[], &mut queries);
+    let plain = SearchRequest {
+        query: queries.pop().expect("a leaf has one query"),
+        min_score,
+        retriever: None,
+        ..request.clone()
+    };
+    search_snapshots(targets, snapshots, &plain, now_millis)
 }
 
 /// One retriever search in progress.
@@ -322,21 +332,10 @@ impl Run<'_> {
         }
     }
 
-    /// The stable `_ord` keys of `docs`, each with score 1.
+    /// The stable `_ord` keys of `docs` (all in the one searched index), each with score 1.
     fn document_keys(&self, docs: &[FusedDoc<Key>]) -> Result<HashMap<u64, f32>> {
-        let mut keys = HashMap::with_capacity(docs.len());
-        for doc in docs {
-            let (position, address) = doc.key;
-            let column = self.snapshots[position]
-                .segment_reader(address.segment_ord)
-                .fast_fields()
-                .u64("_ord")
-                .map_err(|error| Error::internal(format!("document keys unreadable: {error}")))?;
-            if let Some(key) = column.first(address.doc_id) {
-                keys.insert(key, 1.0);
-            }
-        }
-        Ok(keys)
+        let keys = document_keys(&self.snapshots[0], docs.iter().map(|doc| doc.key.1))?;
+        Ok(keys.into_iter().map(|key| (key, 1.0)).collect())
     }
 
     /// The children's lists, searched at the same time when cores are idle: a fused request

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::common::TestApp;
+use crate::common::{TestApp, TestResponse};
 
 const PHOTOS: &[&str] = &["astronaut", "cat", "coffee", "flower", "motorcycle", "rocket", "temple"];
 
@@ -27,6 +27,16 @@ fn ids(response: &Value) -> Vec<String> {
         .iter()
         .map(|hit| hit["_id"].as_str().expect("id").to_string())
         .collect()
+}
+
+/// `POST _ingest/pipeline/_simulate` of `docs` through `pipeline`.
+async fn simulate(app: &TestApp, pipeline: Value, docs: Value) -> TestResponse {
+    app.call(
+        "POST",
+        "/_ingest/pipeline/_simulate",
+        Some(json!({"pipeline": pipeline, "docs": docs})),
+    )
+    .await
 }
 
 /// A photos index whose default pipeline embeds `image` into `image_vec` (1280-d) and
@@ -301,13 +311,7 @@ async fn embeddings_match_the_python_reference() {
         .iter()
         .map(|name| json!({"_id": name, "_source": {"image": photo_base64(name)}}))
         .collect();
-    let simulated = app
-        .call(
-            "POST",
-            "/_ingest/pipeline/_simulate",
-            Some(json!({"pipeline": pipeline, "docs": docs})),
-        )
-        .await;
+    let simulated = simulate(&app, json!(pipeline), json!(docs)).await;
     assert_eq!(simulated.status, 200, "{}", simulated.text);
     let mut worst_image: f64 = 0.0;
     for (position, name) in PHOTOS.iter().enumerate() {
@@ -336,13 +340,7 @@ async fn embeddings_match_the_python_reference() {
         .map(String::as_str)
         .collect();
     let text_docs: Vec<Value> = texts.iter().map(|text| json!({"_source": {"t": text}})).collect();
-    let simulated = app
-        .call(
-            "POST",
-            "/_ingest/pipeline/_simulate",
-            Some(json!({"pipeline": {"processors": [{"inference": {"model_id": "minilm-l6-v2", "input_output": {"input_field": "t", "output_field": "v"}}}]}, "docs": text_docs})),
-        )
-        .await;
+    let simulated = simulate(&app, json!({"processors": [{"inference": {"model_id": "minilm-l6-v2", "input_output": {"input_field": "t", "output_field": "v"}}}]}), json!(text_docs)).await;
     let mut worst_text: f64 = 0.0;
     for (position, text) in texts.iter().enumerate() {
         let ours = simulated.json["docs"][position]["doc"]["_source"]["v"]
@@ -471,20 +469,13 @@ async fn a_clip_shaped_two_tower_model_loads_through_its_manifest() {
     let reference: Value =
         serde_json::from_slice(&std::fs::read(models.join("clip-test/reference_vectors.json")).expect("reference"))
             .expect("json");
-    let simulated = app
-        .call(
-            "POST",
-            "/_ingest/pipeline/_simulate",
-            Some(json!({
-                "pipeline": {"processors": [
-                    {"text_embedding": {"model_id": "clip-test", "field_map": {"caption": "text_vec"}}},
-                    {"inference": {"model_id": "clip-test", "input_output": {"input_field": "image", "output_field": "image_vec"}}},
-                    {"text_image_embedding": {"model_id": "clip-test", "embedding": "both_vec", "field_map": {"text": "caption", "image": "image"}}}
-                ]},
-                "docs": [{"_source": {"caption": "a photo of a cat", "image": photo_base64("cat")}}]
-            })),
-        )
-        .await;
+    let pipeline = json!({"processors": [
+        {"text_embedding": {"model_id": "clip-test", "field_map": {"caption": "text_vec"}}},
+        {"inference": {"model_id": "clip-test", "input_output": {"input_field": "image", "output_field": "image_vec"}}},
+        {"text_image_embedding": {"model_id": "clip-test", "embedding": "both_vec", "field_map": {"text": "caption", "image": "image"}}}
+    ]});
+    let docs = json!([{"_source": {"caption": "a photo of a cat", "image": photo_base64("cat")}}]);
+    let simulated = simulate(&app, pipeline, docs).await;
     assert_eq!(simulated.status, 200, "{}", simulated.text);
     let source = &simulated.json["docs"][0]["doc"]["_source"];
     let max_diff = |ours: &Value, theirs: &Value| -> f64 {
@@ -553,13 +544,7 @@ async fn images_by_url_and_by_allowed_path_are_embedded() {
     let docs = json!([{"_source": {"image": url}}, {"_source": {"image": file}}]);
     // By default loopback URLs and files are refused, each document with its reason.
     let strict = TestApp::new();
-    let refused = strict
-        .call(
-            "POST",
-            "/_ingest/pipeline/_simulate",
-            Some(json!({"pipeline": pipeline, "docs": docs})),
-        )
-        .await;
+    let refused = simulate(&strict, json!(pipeline), json!(docs)).await;
     assert!(
         refused.json["docs"][0]["error"]["reason"]
             .as_str()
@@ -589,13 +574,7 @@ async fn images_by_url_and_by_allowed_path_are_embedded() {
     docs.as_array_mut()
         .expect("docs")
         .push(json!({"_source": {"image": photo_base64("cat")}}));
-    let simulated = allowed
-        .call(
-            "POST",
-            "/_ingest/pipeline/_simulate",
-            Some(json!({"pipeline": pipeline, "docs": docs})),
-        )
-        .await;
+    let simulated = simulate(&allowed, json!(pipeline), json!(docs)).await;
     assert_eq!(simulated.status, 200, "{}", simulated.text);
     let vector = |position: usize| simulated.json["docs"][position]["doc"]["_source"]["v"].clone();
     assert_eq!(vector(0).as_array().map(Vec::len), Some(1280), "{}", simulated.text);
@@ -621,13 +600,7 @@ async fn oversized_images_are_refused_with_the_limit_named() {
     let pipeline = json!({"processors": [
         {"inference": {"model_id": "efficientnet-lite0", "input_output": {"input_field": "image", "output_field": "v"}}}
     ]});
-    let simulated = app
-        .call(
-            "POST",
-            "/_ingest/pipeline/_simulate",
-            Some(json!({"pipeline": pipeline, "docs": docs})),
-        )
-        .await;
+    let simulated = simulate(&app, json!(pipeline), json!(docs)).await;
     let pixels = simulated.json["docs"][0]["error"]["reason"].as_str().expect("reason");
     assert!(pixels.contains("pixels") && pixels.contains("10000"), "{pixels}");
     let bytes = simulated.json["docs"][1]["error"]["reason"].as_str().expect("reason");
